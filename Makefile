@@ -1,0 +1,35 @@
+# SwiftVITS — the two commands of the README's Quick start, and their helpers.
+#   make demo    bootstrap, release build, run the main job
+#   make test    bootstrap, run the whole test suite (release mode: kernels must be optimized)
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+BIN := .build/$(CONFIG)/vits
+
+# Debian packages the native targets link against (see docs/dependencies.md).
+APT_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev espeak-ng
+
+.PHONY: bootstrap build demo test bench clean
+
+## bootstrap: install the missing Debian packages (safe to run again; installs nothing when all are present)
+bootstrap:
+	@bash scripts/bootstrap.sh $(APT_PACKAGES)
+
+## build: release build of the `vits` binary
+build: bootstrap
+	$(SWIFT) build -c $(CONFIG) --product vits
+
+## demo: the main job (see README)
+demo: build
+	@bash scripts/demo.sh $(BIN)
+
+## test: the whole suite, optimized (unoptimized kernels are 10-100x slower)
+test: bootstrap
+	$(SWIFT) test -c $(CONFIG)
+
+## bench: every benchmark, JSON lines on stdout
+bench: build
+	$(BIN) bench features --json
+
+clean:
+	rm -rf .build out
