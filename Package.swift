@@ -24,11 +24,16 @@ let package = Package(
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // Tensors, autograd, kernels, layers, optimizers.
+        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
+
         // Command-line interface: one file per command under Sources/vits/.
         .executableTarget(
             name: "vits",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
     ]
 )
