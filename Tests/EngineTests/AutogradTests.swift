@@ -44,3 +44,25 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(x.grad?.scalars, [64])
     }
 }
+
+/// The checker must accept a correct backward and reject a wrong one.
+final class GradientCheckTests: XCTestCase {
+    private func cube(_ x: Tensor, wrongBackward: Bool) -> Tensor {
+        let out = Tensor(uninitialized: x.shape)
+        for i in 0..<x.count { out.pointer[i] = x.pointer[i] * x.pointer[i] * x.pointer[i] }
+        return Tensor.record("cube", output: out, inputs: [x]) { g in
+            let gx = Tensor(uninitialized: x.shape)
+            let factor: Float = wrongBackward ? 2 : 3
+            for i in 0..<x.count { gx.pointer[i] = factor * x.pointer[i] * x.pointer[i] * g.pointer[i] }
+            return [gx]
+        }
+    }
+
+    func testAcceptsCorrectAndRejectsWrongGradient() {
+        let x = Tensor(shape: [4], data: [0.5, -1.25, 2, 0.1], requiresGrad: true)
+        let good = GradientCheck.run(inputs: [x]) { cube($0[0], wrongBackward: false) }
+        XCTAssertLessThan(good[0].relativeError, 1e-3)
+        let bad = GradientCheck.run(inputs: [x]) { cube($0[0], wrongBackward: true) }
+        XCTAssertGreaterThan(bad[0].relativeError, 0.1)
+    }
+}
