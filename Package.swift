@@ -27,6 +27,9 @@ let package = Package(
         // Tensors, autograd, kernels, layers, optimizers.
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
 
+        // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
+        .target(name: "Training", dependencies: ["Engine"]),
+
         // Command-line interface: one file per command under Sources/vits/.
         .executableTarget(
             name: "vits",
@@ -35,5 +38,6 @@ let package = Package(
             ]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ]
 )
