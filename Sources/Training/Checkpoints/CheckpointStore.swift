@@ -1,0 +1,166 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The checkpoints of one run: `<root>/step-NNNNNNNN/` folders, each complete or absent.
+///
+/// Crash safety: a checkpoint is written into `<root>/.tmp-step-…`, every file and the folder are
+/// fsynced, and only then is the folder renamed to its final name (an atomic rename on one file
+/// system) and the parent fsynced. A `kill -9` at any instant therefore leaves either the complete
+/// new checkpoint or none of it. `state.json` records each file's size and CRC-32C; loading verifies
+/// them and falls back to the previous checkpoint, with a warning, when the newest is damaged.
+public final class CheckpointStore {
+    public struct Checkpoint: Sendable {
+        public let step: Int
+        public let url: URL
+        /// The trainer's own state object, as JSON (decoded by the caller).
+        public let trainerState: Data
+    }
+
+    public let root: URL
+    private let fm = FileManager.default
+
+    public init(root: URL) throws {
+        self.root = root
+        do { try fm.createDirectory(at: root, withIntermediateDirectories: true) } catch {
+            throw TrainingError.io("cannot create checkpoint folder \(root.path): \(error.localizedDescription)")
+        }
+        // Leftovers of an interrupted write or prune are never valid checkpoints.
+        for name in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") {
+            try? fm.removeItem(at: root.appendingPathComponent(name))
+        }
+    }
+
+    public static func folderName(step: Int) -> String { String(format: "step-%08d", step) }
+
+    /// Steps of the checkpoint folders present (complete by construction), ascending.
+    public func steps() -> [Int] {
+        let names = (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("step-"), name.count == 13, let s = Int(name.dropFirst(5)) else { return nil }
+            return fm.fileExists(atPath: root.appendingPathComponent(name).appendingPathComponent("state.json").path) ? s : nil
+        }.sorted()
+    }
+
+    /// Writes checkpoint `step`: `writeFiles` fills the folder it is given; then `state.json` is
+    /// written with `trainerState` and the checksums of every file, and the folder is published.
+    /// If a complete checkpoint of that step already exists it is kept and returned unchanged.
+    @discardableResult
+    public func write(step: Int, trainerState: Data, _ writeFiles: (URL) throws -> Void) throws -> URL {
+        let final = root.appendingPathComponent(Self.folderName(step: step))
+        if fm.fileExists(atPath: final.appendingPathComponent("state.json").path) { return final }
+        let tmp = root.appendingPathComponent(".tmp-\(Self.folderName(step: step))-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        do { try fm.createDirectory(at: tmp, withIntermediateDirectories: false) } catch {
+            throw TrainingError.io("cannot create \(tmp.path): \(error.localizedDescription)")
+        }
+        do {
+            try writeFiles(tmp)
+            var files: [String: [String: UInt64]] = [:]
+            for name in try fm.contentsOfDirectory(atPath: tmp.path).sorted() {
+                let url = tmp.appendingPathComponent(name)
+                let (size, crc) = try Self.checksum(url)
+                files[name] = ["bytes": size, "crc32c": UInt64(crc)]
+                try Self.fsync(url)
+            }
+            guard let trainer = try JSONSerialization.jsonObject(with: trainerState) as? [String: Any] else {
+                throw TrainingError.invalidArgument("trainer state must be a JSON object")
+            }
+            let state: [String: Any] = ["format": 1, "step": step, "files": files, "trainer": trainer]
+            let json = try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys])
+            let stateURL = tmp.appendingPathComponent("state.json")
+            try json.write(to: stateURL)
+            try Self.fsync(stateURL)
+            try Self.fsync(tmp)
+            guard rename(tmp.path, final.path) == 0 else {
+                throw TrainingError.io("cannot publish checkpoint \(final.path): \(String(cString: strerror(errno)))")
+            }
+            try Self.fsync(root)
+        } catch {
+            try? fm.removeItem(at: tmp)
+            if let e = error as? TrainingError { throw e }
+            throw TrainingError.io("writing checkpoint step \(step) in \(root.path) failed: \(error.localizedDescription)")
+        }
+        return final
+    }
+
+    /// Loads and verifies checkpoint `step`.
+    public func load(step: Int) throws -> Checkpoint {
+        let dir = root.appendingPathComponent(Self.folderName(step: step))
+        let stateURL = dir.appendingPathComponent("state.json")
+        guard let data = try? Data(contentsOf: stateURL),
+              let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TrainingError.corrupt("\(stateURL.path) is missing or not valid JSON")
+        }
+        guard let files = state["files"] as? [String: [String: Any]], let trainer = state["trainer"] else {
+            throw TrainingError.corrupt("\(stateURL.path) lacks the 'files' or 'trainer' section")
+        }
+        for (name, info) in files.sorted(by: { $0.key < $1.key }) {
+            let url = dir.appendingPathComponent(name)
+            guard fm.fileExists(atPath: url.path) else { throw TrainingError.corrupt("\(url.path) is missing") }
+            let (size, crc) = try Self.checksum(url)
+            let wantSize = (info["bytes"] as? NSNumber)?.uint64Value
+            let wantCRC = (info["crc32c"] as? NSNumber)?.uint64Value
+            guard wantSize == size, wantCRC == UInt64(crc) else {
+                throw TrainingError.corrupt("\(url.path) does not match its checksum in state.json (damaged or truncated)")
+            }
+        }
+        let trainerData = try JSONSerialization.data(withJSONObject: trainer, options: [.sortedKeys])
+        return Checkpoint(step: step, url: dir, trainerState: trainerData)
+    }
+
+    /// The newest checkpoint that verifies. Damaged newer ones are reported through `warn` and
+    /// skipped. Returns nil only when the run has no checkpoint at all; throws when checkpoints
+    /// exist but none verifies (never a silent restart from scratch).
+    public func loadNewest(warn: (String) -> Void) throws -> Checkpoint? {
+        let all = steps()
+        if all.isEmpty { return nil }
+        var problems: [String] = []
+        for step in all.reversed() {
+            do { return try load(step: step) } catch {
+                let message = "checkpoint step \(step) is unusable (\(error)); falling back to an older one"
+                warn(message)
+                problems.append("\(error)")
+            }
+        }
+        throw TrainingError.corrupt("no loadable checkpoint in \(root.path) (\(all.count) found, all damaged): "
+                                    + problems.joined(separator: "; ")
+                                    + ". Move the folder away to start from scratch.")
+    }
+
+    /// Deletes all but the newest `keepLast` checkpoints and those in `protect` (e.g. the best one).
+    public func prune(keepLast: Int, protect: Set<Int>) {
+        let all = steps()
+        let keep = Set(all.suffix(max(1, keepLast))).union(protect)
+        for step in all where !keep.contains(step) {
+            let dir = root.appendingPathComponent(Self.folderName(step: step))
+            // Rename first: a crash mid-delete must not leave a half-deleted folder that looks complete.
+            let trash = root.appendingPathComponent(".trash-\(Self.folderName(step: step))")
+            if rename(dir.path, trash.path) == 0 { try? fm.removeItem(at: trash) }
+        }
+    }
+
+    static func checksum(_ url: URL) throws -> (UInt64, UInt32) {
+        guard let handle = try? FileHandle(forReadingFrom: url) else {
+            throw TrainingError.io("cannot read \(url.path)")
+        }
+        defer { try? handle.close() }
+        var crc = CRC32C.Running()
+        var size: UInt64 = 0
+        while true {
+            let chunk = try handle.read(upToCount: 1 << 22) ?? Data()
+            if chunk.isEmpty { break }
+            size += UInt64(chunk.count)
+            chunk.withUnsafeBytes { crc.update(UnsafeRawBufferPointer($0)) }
+        }
+        return (size, crc.value)
+    }
+
+    static func fsync(_ url: URL) throws {
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw TrainingError.io("cannot open \(url.path) to sync it: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard Glibc.fsync(fd) == 0 else { throw TrainingError.io("fsync \(url.path) failed: \(String(cString: strerror(errno)))") }
+    }
+}

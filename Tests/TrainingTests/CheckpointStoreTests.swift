@@ -1,0 +1,75 @@
+import XCTest
+import Training
+
+final class CheckpointStoreTests: XCTestCase {
+    private var dir: URL!
+    override func setUp() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    private func writeCheckpoint(_ store: CheckpointStore, step: Int, payload: [UInt8]) throws {
+        let state = try JSONSerialization.data(withJSONObject: ["epoch": step / 10])
+        try store.write(step: step, trainerState: state) { folder in
+            try Data(payload).write(to: folder.appendingPathComponent("weights.bin"))
+        }
+    }
+
+    func testSlicedCRCMatchesBytewiseCRC() {
+        let bytes = (0..<1237).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) }
+        var running = CRC32C.Running()
+        bytes.withUnsafeBytes { running.update($0) }   // one chunk
+        XCTAssertEqual(running.value, CRC32C.checksum(bytes))
+        var split = CRC32C.Running()
+        bytes[0..<5].withUnsafeBytes { split.update($0) }  // chunks of odd sizes
+        bytes[5...].withUnsafeBytes { split.update($0) }
+        XCTAssertEqual(split.value, CRC32C.checksum(bytes))
+    }
+
+    func testWriteLoadAndFallbackOnDamage() throws {
+        let store = try CheckpointStore(root: dir)
+        try writeCheckpoint(store, step: 10, payload: [1, 2, 3])
+        try writeCheckpoint(store, step: 20, payload: [4, 5, 6, 7])
+        XCTAssertEqual(store.steps(), [10, 20])
+        let newest = try XCTUnwrap(try store.loadNewest(warn: { XCTFail("unexpected warning \($0)") }))
+        XCTAssertEqual(newest.step, 20)
+        let trainer = try JSONSerialization.jsonObject(with: newest.trainerState) as? [String: Int]
+        XCTAssertEqual(trainer?["epoch"], 2)
+
+        // Damage the newest: one flipped byte.
+        let weights = dir.appendingPathComponent("step-00000020/weights.bin")
+        try Data([4, 5, 6, 8]).write(to: weights)
+        var warnings: [String] = []
+        let fallback = try XCTUnwrap(try store.loadNewest(warn: { warnings.append($0) }))
+        XCTAssertEqual(fallback.step, 10)
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings[0].contains("step 20"))
+
+        // Damage the older one too: loading must fail loudly, not restart from scratch.
+        try Data([1, 2]).write(to: dir.appendingPathComponent("step-00000010/weights.bin"))
+        XCTAssertThrowsError(try store.loadNewest(warn: { _ in }))
+    }
+
+    func testInterruptedWriteIsInvisibleAndCleaned() throws {
+        let store = try CheckpointStore(root: dir)
+        try writeCheckpoint(store, step: 5, payload: [9])
+        // A write that dies halfway leaves only a temporary folder.
+        let tmp = dir.appendingPathComponent(".tmp-step-00000006-999")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        try Data([1]).write(to: tmp.appendingPathComponent("weights.bin"))
+        XCTAssertEqual(store.steps(), [5])
+        _ = try CheckpointStore(root: dir)   // reopening cleans leftovers
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path))
+        // A failing writer publishes nothing.
+        struct Boom: Error {}
+        XCTAssertThrowsError(try store.write(step: 7, trainerState: Data("{}".utf8)) { _ in throw Boom() })
+        XCTAssertEqual(store.steps(), [5])
+    }
+
+    func testPruneKeepsLastKAndProtected() throws {
+        let store = try CheckpointStore(root: dir)
+        for step in [1, 2, 3, 4, 5] { try writeCheckpoint(store, step: step, payload: [UInt8(step)]) }
+        store.prune(keepLast: 2, protect: [2])
+        XCTAssertEqual(store.steps(), [2, 4, 5])
+    }
+}
