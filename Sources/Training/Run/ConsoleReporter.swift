@@ -1,0 +1,67 @@
+import Foundation
+
+/// The trainer's console: one status line per log interval (step/max, losses, steps/s, LR, ETA),
+/// or nothing (`quiet`), or one JSON object per line (`json`, for scripts).
+public struct ConsoleReporter: Sendable {
+    public enum Mode: String, Sendable, CaseIterable { case human, quiet, json }
+    public let mode: Mode
+
+    public init(mode: Mode) { self.mode = mode }
+
+    public func banner(_ text: String) {
+        switch mode {
+        case .human: FileHandle.standardError.write(Data((text + "\n").utf8))
+        case .json: emit(["event": "banner", "message": text])
+        case .quiet: break
+        }
+    }
+
+    public func warning(_ text: String) {
+        // Warnings are never silenced: they explain why a run did something unexpected.
+        if mode == .json { emit(["event": "warning", "message": text]) } else {
+            FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8))
+        }
+    }
+
+    public func status(step: Int, maxSteps: Int, losses: [(String, Double)], stepsPerSecond: Double, learningRate: Double) {
+        let remaining = Double(max(0, maxSteps - step))
+        let eta = stepsPerSecond > 0 ? remaining / stepsPerSecond : .infinity
+        switch mode {
+        case .quiet: return
+        case .json:
+            var obj: [String: Any] = ["event": "status", "step": step, "max_steps": maxSteps,
+                                      "steps_per_second": stepsPerSecond, "lr": learningRate,
+                                      "eta_seconds": eta.isFinite ? eta : -1]
+            for (k, v) in losses { obj[k] = v.isFinite ? v : -1 }
+            emit(obj)
+        case .human:
+            let width = String(maxSteps).count
+            let pct = maxSteps > 0 ? 100 * Double(step) / Double(maxSteps) : 0
+            let lossText = losses.map { "\($0.0) \(Self.format($0.1))" }.joined(separator: "  ")
+            let line = String(format: "step %\(width)d/%d (%5.1f%%)  ", step, maxSteps, pct) + lossText
+                + String(format: "  %.2f steps/s  lr %.3e  ETA %@", stepsPerSecond, learningRate, Self.duration(eta))
+            print(line)
+        }
+    }
+
+    public static func format(_ v: Double) -> String {
+        guard v.isFinite else { return "\(v)" }
+        return abs(v) >= 100 ? String(format: "%.1f", v) : String(format: "%.4f", v)
+    }
+
+    /// "3d04h", "2h05m", "4m07s", "12s".
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "--" }
+        let s = Int(seconds.rounded())
+        if s >= 86_400 { return String(format: "%dd%02dh", s / 86_400, (s % 86_400) / 3600) }
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
+    }
+
+    private func emit(_ obj: [String: Any]) {
+        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
