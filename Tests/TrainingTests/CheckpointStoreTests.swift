@@ -10,8 +10,9 @@ final class CheckpointStoreTests: XCTestCase {
 
     private func writeCheckpoint(_ store: CheckpointStore, step: Int, payload: [UInt8]) throws {
         let state = try JSONSerialization.data(withJSONObject: ["epoch": step / 10])
-        try store.write(step: step, trainerState: state) { folder in
+        try store.write(step: step) { folder in
             try Data(payload).write(to: folder.appendingPathComponent("weights.bin"))
+            return state
         }
     }
 
@@ -62,7 +63,7 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path))
         // A failing writer publishes nothing.
         struct Boom: Error {}
-        XCTAssertThrowsError(try store.write(step: 7, trainerState: Data("{}".utf8)) { _ in throw Boom() })
+        XCTAssertThrowsError(try store.write(step: 7) { _ in throw Boom() })
         XCTAssertEqual(store.steps(), [5])
     }
 

@@ -43,11 +43,12 @@ public final class CheckpointStore {
         }.sorted()
     }
 
-    /// Writes checkpoint `step`: `writeFiles` fills the folder it is given; then `state.json` is
-    /// written with `trainerState` and the checksums of every file, and the folder is published.
+    /// Writes checkpoint `step`: `writeFiles` fills the folder it is given and returns the trainer's
+    /// state (a JSON object); then `state.json` is written with it and the checksums of every file,
+    /// and the folder is published.
     /// If a complete checkpoint of that step already exists it is kept and returned unchanged.
     @discardableResult
-    public func write(step: Int, trainerState: Data, _ writeFiles: (URL) throws -> Void) throws -> URL {
+    public func write(step: Int, _ writeFiles: (URL) throws -> Data) throws -> URL {
         let final = root.appendingPathComponent(Self.folderName(step: step))
         if fm.fileExists(atPath: final.appendingPathComponent("state.json").path) { return final }
         let tmp = root.appendingPathComponent(".tmp-\(Self.folderName(step: step))-\(getpid())")
@@ -56,7 +57,7 @@ public final class CheckpointStore {
             throw TrainingError.io("cannot create \(tmp.path): \(error.localizedDescription)")
         }
         do {
-            try writeFiles(tmp)
+            let trainerState = try writeFiles(tmp)
             var files: [String: [String: UInt64]] = [:]
             for name in try fm.contentsOfDirectory(atPath: tmp.path).sorted() {
                 let url = tmp.appendingPathComponent(name)
