@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // SwiftVITS — train, fine-tune and run VITS voices natively.
 // Layering (each target imports only targets above it in this list):
-//   C shims → CKernels → Formats → Audio → Features → Engine → Mandarin → Data → VITS → Training → vits
+//   C shims → CKernels → Formats → Audio → Features → Engine → Mandarin → Corpus → VITS → Training → vits
 import PackageDescription
 
 /// Hot numeric targets: dynamic exclusivity checks off (they block vectorisation of loops over
@@ -27,6 +27,9 @@ let package = Package(
         // Tensors, autograd, kernels, layers, optimizers.
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
 
+        // Corpora, manifests, feature cache, bucketed batches.
+        .target(name: "Corpus"),
+
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),
 
@@ -38,6 +41,7 @@ let package = Package(
             ]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ]
 )
