@@ -27,13 +27,18 @@ let package = Package(
         // Tensors, autograd, kernels, layers, optimizers.
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
 
+        // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
+        .target(name: "VITS", dependencies: ["Engine"], swiftSettings: kernelSwift),
+
         // Command-line interface: one file per command under Sources/vits/.
         .executableTarget(
             name: "vits",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VITS",
             ]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine"], resources: [.copy("Fixtures")]),
     ]
 )
