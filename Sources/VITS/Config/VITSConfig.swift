@@ -379,7 +379,7 @@ extension VITSConfig {
             fail("model.upsample_kernel_sizes", "expected \(ups.count) entries to match model.upsample_rates, found \(upk.count)")
         }
         for (i, u) in ups.enumerated() where u < 1 { fail("model.upsample_rates", "expected positive rates, entry \(i) is \(u)") }
-        for (i, (u, k)) in zip(ups, upk).enumerated() where u >= 1 {
+        for (i, (u, k)) in zip(ups, upk).enumerated() where u >= 1 && upk.count == ups.count {
             // Output length is exactly L*u only when padding (k-u)/2 is exact.
             if k < u || (k - u) % 2 != 0 {
                 fail("model.upsample_kernel_sizes", "entry \(i): kernel \(k) with rate \(u) must satisfy kernel >= rate and kernel - rate even (output length = input length * rate)")
