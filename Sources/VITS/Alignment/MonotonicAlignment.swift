@@ -50,7 +50,7 @@ public enum MonotonicAlignment {
     public static func maximumPath(_ logLikelihood: Tensor, tokenLengths: [Int], frameLengths: [Int]) throws(AlignmentError) -> Tensor {
         guard logLikelihood.rank == 3 else { throw .badShape(found: logLikelihood.shape, expected: "[B, Ty, Tx]") }
         let batch = logLikelihood.shape[0], frames = logLikelihood.shape[1], tokens = logLikelihood.shape[2]
-        let path = Tensor(zeros: [batch, 1, frames, tokens])
+        let path = Tensor(uninitialized: [batch, 1, frames, tokens])  // every element is written below
         try maximumPath(values: logLikelihood.pointer, path: path.pointer, batch: batch, maxFrames: frames, maxTokens: tokens,
                         tokenLengths: tokenLengths, frameLengths: frameLengths)
         return path
@@ -70,7 +70,6 @@ public enum MonotonicAlignment {
             if tx < 1 || ty < tx { throw .noMonotonicPath(item: b, tokens: tx, frames: ty) }
         }
         let plane = maxFrames * maxTokens
-        path.update(repeating: 0, count: batch * plane)
         nonisolated(unsafe) let source = values, target = path
         Parallel.forRanges(batch, minChunk: 1) { items in
             // Per chunk: two score rows and one "step back a token" flag per cell.
@@ -78,6 +77,7 @@ public enum MonotonicAlignment {
             let moves = UnsafeMutablePointer<UInt8>.allocate(capacity: plane)
             defer { rows.deallocate(); moves.deallocate() }
             for b in items {
+                (target + b * plane).update(repeating: 0, count: plane)
                 alignOne(values: source + b * plane, path: target + b * plane, stride: maxTokens,
                          tokens: tokenLengths[b], frames: frameLengths[b], rows: rows, moves: moves)
             }
