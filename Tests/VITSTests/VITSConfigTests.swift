@@ -105,6 +105,43 @@ final class VITSConfigTests: XCTestCase {
         try assertRejected("train", "train.learning_rate") { $0["learning_rate"] = nil }
     }
 
+    func testAbsurdSizesAreRejectedNotTrapped() throws {
+        try assertRejected("model", "model.hidden_channels") { $0["hidden_channels"] = 1_000_000_000_000 }
+        try assertRejected("model", "model.n_layers") { $0["n_layers"] = 100_000 }
+        try assertRejected("model", "model.discriminator_width_multiplier") { $0["discriminator_width_multiplier"] = 1_000_000 }
+        try assertRejected("data", "data.n_speakers") { $0["n_speakers"] = 1_000_000_000; }
+        try assertRejected("model", "model.kernel_size") { $0["kernel_size"] = 1e300 }
+        XCTAssertThrowsError(try VITSParameters.generator(Fixtures.config("ljs_base"), vocabularySize: 1 << 40))
+    }
+
+    /// Random edits of a valid file must give a config or a VITSConfigError, never a crash.
+    func testCorruptedFilesNeverCrash() throws {
+        let original = Array(try Fixtures.text("configs/ljs_base.json").utf8)
+        var rng = TestRandom(state: 99)
+        let alphabet = Array("{}[]\",:0123456789.eE-+ truefalsnl\\u\n".utf8) + [0x00, 0xC3, 0xFF]
+        var failures = 0
+        for _ in 0..<400 {
+            var bytes = original
+            for _ in 0..<rng.int(1...4) {
+                let at = rng.int(0...(bytes.count - 1))
+                switch rng.int(0...2) {
+                case 0: bytes.remove(at: at)
+                case 1: bytes.insert(alphabet[rng.int(0...(alphabet.count - 1))], at: at)
+                default: bytes[at] = alphabet[rng.int(0...(alphabet.count - 1))]
+                }
+            }
+            do {
+                _ = try VITSConfig.parse(Data(bytes), source: "fuzz.json")
+            } catch {
+                failures += 1
+                XCTAssertFalse(error.issues.isEmpty)
+            }
+        }
+        XCTAssertGreaterThan(failures, 100)
+        let deep = String(repeating: "[", count: 100_000)
+        XCTAssertThrowsError(try VITSConfig.parse(Data(deep.utf8)))
+    }
+
     func testEveryProblemIsReportedAtOnce() throws {
         var root = try ljsObject()
         var model = try XCTUnwrap(root["model"] as? [String: Any])

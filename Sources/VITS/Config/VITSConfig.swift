@@ -413,8 +413,37 @@ extension VITSConfig {
             fail("model.discriminator_periods", "expected distinct periods, found \(m.discriminatorPeriods)")
         }
 
+        // Sanity limits far above any real model: they keep every size computation (parameter counts,
+        // buffer sizes) far from integer overflow, so absurd values get a message instead of a trap.
+        func atMost(_ key: String, _ values: [Int], _ limit: Int) {
+            if let v = values.first(where: { $0 > limit }) {
+                fail(key, "expected at most \(limit), found \(v) (larger sizes are not supported)")
+            }
+        }
+        atMost("train.segment_size", [t.segmentSize], 1 << 24)
+        atMost("train.batch_size", [t.batchSize], 1 << 16)
+        atMost("data.sampling_rate", [d.samplingRate], 1 << 20)
+        atMost("data.filter_length", [d.filterLength], 1 << 16)
+        atMost("data.n_mel_channels", [d.nMelChannels], 4096)
+        atMost("data.n_speakers", [d.nSpeakers], 1 << 20)
+        for (key, value) in [("model.inter_channels", m.interChannels), ("model.hidden_channels", m.hiddenChannels),
+                             ("model.filter_channels", m.filterChannels), ("model.gin_channels", m.ginChannels),
+                             ("model.upsample_initial_channel", m.upsampleInitialChannel)] {
+            atMost(key, [value], 1 << 14)
+        }
+        atMost("model.n_layers", [m.nLayers], 256)
+        atMost("model.kernel_size", [m.kernelSize], 1024)
+        atMost("model.resblock_kernel_sizes", m.resblockKernelSizes, 1024)
+        atMost("model.resblock_dilation_sizes", m.resblockDilationSizes.flatMap { $0 }, 1 << 12)
+        atMost("model.upsample_kernel_sizes", m.upsampleKernelSizes, 4096)
+        if ks.count > 16 { fail("model.resblock_kernel_sizes", "expected at most 16 entries, found \(ks.count)") }
+        if ups.count > 16 { fail("model.upsample_rates", "expected at most 16 stages, found \(ups.count)") }
+        if w > 16 { fail("model.discriminator_width_multiplier", "expected at most 16, found \(w)") }
+        atMost("model.discriminator_periods", m.discriminatorPeriods, 1 << 16)
+        if m.discriminatorPeriods.count > 64 { fail("model.discriminator_periods", "expected at most 64 periods, found \(m.discriminatorPeriods.count)") }
+
         if let f = fixture {
-            if let n = f.nVocab, n < 1 { fail("fixture.n_vocab", "expected a positive vocabulary size, found \(n)") }
+            if let n = f.nVocab, n < 1 || n > 1 << 24 { fail("fixture.n_vocab", "expected a vocabulary size in 1...\(1 << 24), found \(n)") }
             if let n = f.nVocab, let symbols = f.symbols, symbols.count != n {
                 fail("fixture.n_vocab", "expected the number of fixture.symbols (\(symbols.count)), found \(n)")
             }

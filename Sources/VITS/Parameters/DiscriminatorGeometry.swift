@@ -33,7 +33,7 @@ public struct DiscriminatorGeometry: Equatable, Sendable {
         guard m > 0, m.isFinite else { return nil }
         func width(_ c: Int) -> Int? {
             let v = Double(c) * m
-            guard v == v.rounded(), v >= 1, v < 1e9 else { return nil }
+            guard v == v.rounded(), v >= 1, v <= 65536 else { return nil }
             return Int(v)
         }
         func groups(_ g: Int) -> Int { max(1, Int((Double(g) * m).rounded(.down))) }

@@ -33,8 +33,8 @@ public enum VITSParameters {
     /// The generator (`SynthesizerTrn`). `vocabularySize` is `len(symbols)` of the text frontend.
     public static func generator(_ config: VITSConfig, vocabularySize: Int) throws(VITSConfigError) -> [ParameterSpec] {
         try config.validate()
-        guard vocabularySize >= 1 else {
-            throw VITSConfigError(source: "vocabulary", issues: [.init(keyPath: "n_vocab", line: nil, message: "expected a positive vocabulary size, found \(vocabularySize)")])
+        guard vocabularySize >= 1, vocabularySize <= 1 << 24 else {
+            throw VITSConfigError(source: "vocabulary", issues: [.init(keyPath: "n_vocab", line: nil, message: "expected a vocabulary size in 1...\(1 << 24), found \(vocabularySize)")])
         }
         let m = config.model
         let hidden = m.hiddenChannels, inter = m.interChannels, gin = m.ginChannels
