@@ -30,6 +30,9 @@ let package = Package(
         // Corpora, manifests, feature cache, bucketed batches.
         .target(name: "Corpus"),
 
+        // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
+        .target(name: "VITS", dependencies: ["Engine"], swiftSettings: kernelSwift),
+
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),
 
@@ -38,10 +41,12 @@ let package = Package(
             name: "vits",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VITS",
             ]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine"], resources: [.copy("Fixtures")]),
     ]
 )
