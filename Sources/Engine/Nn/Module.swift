@@ -5,6 +5,7 @@ public struct ShapeMismatch: Sendable, Equatable, CustomStringConvertible {
     public let key: String
     public let expected: [Int]
     public let got: [Int]
+    public init(key: String, expected: [Int], got: [Int]) { self.key = key; self.expected = expected; self.got = got }
     public var description: String { "\(key): model has \(expected), file has \(got)" }
 }
 

@@ -76,8 +76,9 @@ public final class AdamW: Optimizer {
             Parallel.forRanges(p.tensor.count, minChunk: 1 << 15) { r in
                 for j in r {
                     if weightDecay != 0 { x[j] = x[j] * decay }
-                    // torch lerp: weight < 0.5 → m + w·(g − m), else g − (g − m)·(1 − w)
-                    m[j] = w < 0.5 ? m[j] + w * (g[j] - m[j]) : g[j] - (g[j] - m[j]) * (1 - w)
+                    // torch lerp (vectorized with FMA): weight < 0.5 → m + w·(g − m), else g − (g − m)·(1 − w)
+                    m[j] = w < 0.5 ? m[j].addingProduct(w, g[j] - m[j])
+                                   : g[j].addingProduct(-(g[j] - m[j]), 1 - w)
                     v[j] = v[j] * b2 + c2 * g[j] * g[j]
                     let denom = v[j].squareRoot() / bc2Sqrt + e
                     x[j] = x[j] + stepSize * m[j] / denom
