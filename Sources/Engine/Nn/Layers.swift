@@ -7,9 +7,8 @@ public final class Linear: Module {
     public let bias: Tensor?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias hasBias: Bool = true, generator: RandomGenerator) {
-        let bound = 1 / Float(inFeatures).squareRoot()
-        weight = generator.uniform([outFeatures, inFeatures], low: -bound, high: bound)
-        bias = hasBias ? generator.uniform([outFeatures], low: -bound, high: bound) : nil
+        weight = generator.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures)
+        bias = hasBias ? generator.fanInUniform([outFeatures], fanIn: inFeatures) : nil
         super.init()
         register("weight", weight)
         if let bias { register("bias", bias) }

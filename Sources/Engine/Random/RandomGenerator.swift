@@ -132,6 +132,13 @@ public final class RandomGenerator: @unchecked Sendable {
         return t
     }
 
+    /// PyTorch's default init for Linear/Conv weights and biases (kaiming_uniform with a = √5):
+    /// uniform in ±1/√fanIn, where fanIn = in_channels/groups × kernel size (in_features for Linear).
+    public func fanInUniform(_ shape: [Int], fanIn: Int) -> Tensor {
+        let bound = 1 / Float(Swift.max(fanIn, 1)).squareRoot()
+        return uniform(shape, low: -bound, high: bound)
+    }
+
     /// Normal with the given mean and standard deviation.
     public func normal(_ shape: [Int], mean: Float = 0, std: Float = 1) -> Tensor {
         let t = randn(shape)
