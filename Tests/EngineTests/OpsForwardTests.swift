@@ -92,6 +92,10 @@ final class OpsForwardTests: XCTestCase {
         XCTAssertEqual(Tensor(zeros: [1, 3, 1]).squeezed().shape, [3])
         XCTAssertEqual(y.permuted([1, 0]).shape, [3, 2])
         XCTAssertEqual(y.greaterEqual(3).scalars, [0, 0, 1, 1, 1, 1])
+        XCTAssertEqual(Tensor.stack([y, y], axis: 1).shape, [2, 2, 3])
+        XCTAssertEqual(Tensor.stack([x, x]).scalars, [1, 2, 3, 4, 1, 2, 3, 4])
+        XCTAssertEqual(Tensor(shape: [3], data: [-1.5, 0.2, 2]).floor().scalars, [-2, 0, 2])
+        XCTAssertEqual(Tensor(shape: [3], data: [-1.5, 0.2, 2]).ceil().scalars, [-1, 1, 2])
     }
 
     func testDropoutStatistics() {

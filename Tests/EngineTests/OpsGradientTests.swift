@@ -162,6 +162,7 @@ final class OpsGradientTests: XCTestCase {
             return parts[0].sum(axis: 2, keepDim: true) * parts[1]
         }
         check([x]) { $0[0].chunked(3, axis: 1)[2] }
+        check([x, y]) { Tensor.stack([$0[0].slice(axis: 1, start: 0, end: 2), $0[1]], axis: 2) }
         check([x]) { $0[0].permuted([2, 0, 1]) }
         check([x]) { $0[0].transposed(1, 2) }
         check([x]) { $0[0].reshaped([3, -1]).unsqueezed(0).squeezed(0) }

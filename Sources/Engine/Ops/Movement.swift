@@ -210,3 +210,12 @@ extension Tensor {
         return out
     }
 }
+
+extension Tensor {
+    /// Stacks equal-shape tensors along a new axis `axis`.
+    public static func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "stack of no tensors")
+        let a = Shape.axis(axis, rank: tensors[0].rank + 1)
+        return concat(tensors.map { $0.unsqueezed(a) }, axis: a)
+    }
+}

@@ -143,3 +143,9 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Elementwise rounding down / up (not differentiable: the result is a new leaf).
+    public func floor() -> Tensor { mapElements { s, d, n in for i in 0..<n { d[i] = s[i].rounded(.down) } } }
+    public func ceil() -> Tensor { mapElements { s, d, n in for i in 0..<n { d[i] = s[i].rounded(.up) } } }
+}

@@ -71,11 +71,11 @@ public final class AdamW: Optimizer {
             let bc1 = 1 - Foundation.pow(beta1, t), bc2 = 1 - Foundation.pow(beta2, t)
             let stepSize = Float(-(learningRate / bc1))
             let bc2Sqrt = Float(bc2.squareRoot())
-            let e = Float(eps)
+            let e = Float(eps), decays = weightDecay != 0
             let x = p.tensor.pointer, g = grad.pointer, m = slot.expAvg.pointer, v = slot.expAvgSq.pointer
             Parallel.forRanges(p.tensor.count, minChunk: 1 << 15) { r in
                 for j in r {
-                    if weightDecay != 0 { x[j] = x[j] * decay }
+                    if decays { x[j] = x[j] * decay }
                     // torch lerp (vectorized with FMA): weight < 0.5 → m + w·(g − m), else g − (g − m)·(1 − w)
                     m[j] = w < 0.5 ? m[j].addingProduct(w, g[j] - m[j])
                                    : g[j].addingProduct(-(g[j] - m[j]), 1 - w)
