@@ -44,7 +44,7 @@ let package = Package(
                 "VITS",
             ]),
 
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine"], resources: [.copy("Fixtures")]),

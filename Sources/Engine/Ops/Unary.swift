@@ -1,0 +1,151 @@
+import Foundation
+
+/// Transcendental elementwise kernels over (src, dst, count). Each function is the single place its
+/// math lives, so switching to the vectorized C kernels (CKernels) is a one-line change per function.
+/// src and dst may alias (in-place is allowed).
+enum VectorMath {
+    static func exp(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { dst[i] = Foundation.exp(src[i]) }
+    }
+    static func log(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { dst[i] = Foundation.log(src[i]) }
+    }
+    static func tanh(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { dst[i] = Foundation.tanh(src[i]) }
+    }
+    static func sigmoid(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { dst[i] = 1 / (1 + Foundation.exp(-src[i])) }
+    }
+    /// log(1 + exp(x)) with PyTorch's threshold (x > 20 → x), computed stably.
+    static func softplus(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let x = src[i]
+            dst[i] = x > 20 ? x : Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x)))
+        }
+    }
+    static func pow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ p: Float) {
+        for i in 0..<n { dst[i] = Foundation.pow(src[i], p) }
+    }
+}
+
+extension Tensor {
+    /// New tensor of the same shape whose elements `kernel(src, dst, n)` writes, chunk by chunk,
+    /// split over the cores for big tensors.
+    func mapElements(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        let src = UnsafePointer(pointer), dst = out.pointer
+        Parallel.forRanges(count, minChunk: elementwiseChunk) { r in
+            kernel(src + r.lowerBound, dst + r.lowerBound, r.count)
+        }
+        return out
+    }
+
+    /// g ⊙ f(x, y) for the backward of a unary op (x = input, y = output), one pass, no graph.
+    static func unaryGrad(_ g: Tensor, _ x: Tensor, _ y: Tensor,
+                          _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        let out = Tensor(uninitialized: x.shape)
+        let pg = UnsafePointer(g.pointer), px = UnsafePointer(x.pointer), py = UnsafePointer(y.pointer), po = out.pointer
+        Parallel.forRanges(x.count, minChunk: elementwiseChunk) { r in
+            let o = r.lowerBound
+            kernel(pg + o, px + o, py + o, po + o, r.count)
+        }
+        return out
+    }
+
+    public func exp() -> Tensor {
+        let out = mapElements(VectorMath.exp)
+        return Tensor.record("exp", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, _, y, d, n in for i in 0..<n { d[i] = g[i] * y[i] } }]
+        }
+    }
+
+    public func log() -> Tensor {
+        let out = mapElements(VectorMath.log)
+        return Tensor.record("log", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in for i in 0..<n { d[i] = g[i] / x[i] } }]
+        }
+    }
+
+    public func sqrt() -> Tensor {
+        let out = mapElements { s, d, n in for i in 0..<n { d[i] = s[i].squareRoot() } }
+        return Tensor.record("sqrt", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, _, y, d, n in for i in 0..<n { d[i] = g[i] / (2 * y[i]) } }]
+        }
+    }
+
+    /// x^p elementwise (NaN for negative x with non-integer p, as PyTorch).
+    public func pow(_ p: Float) -> Tensor {
+        if p == 1 { return multiplied(by: 1) }
+        let out: Tensor
+        if p == 2 { out = mapElements { s, d, n in for i in 0..<n { d[i] = s[i] * s[i] } } }
+        else { out = mapElements { s, d, n in VectorMath.pow(s, d, n, p) } }
+        return Tensor.record("pow", output: out, inputs: [self]) { g in
+            if p == 2 { return [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in for i in 0..<n { d[i] = 2 * x[i] * g[i] } }] }
+            let pm1 = self.mapElements { s, d, n in VectorMath.pow(s, d, n, p - 1) }
+            return [Tensor.unaryGrad(g, pm1, pm1) { g, x, _, d, n in for i in 0..<n { d[i] = p * x[i] * g[i] } }]
+        }
+    }
+
+    public func square() -> Tensor { pow(2) }
+
+    public func tanh() -> Tensor {
+        let out = mapElements(VectorMath.tanh)
+        return Tensor.record("tanh", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, _, y, d, n in for i in 0..<n { d[i] = g[i] * (1 - y[i] * y[i]) } }]
+        }
+    }
+
+    public func sigmoid() -> Tensor {
+        let out = mapElements(VectorMath.sigmoid)
+        return Tensor.record("sigmoid", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, _, y, d, n in for i in 0..<n { d[i] = g[i] * y[i] * (1 - y[i]) } }]
+        }
+    }
+
+    /// log(1 + eˣ) (PyTorch softplus, beta 1, threshold 20).
+    public func softplus() -> Tensor {
+        let out = mapElements(VectorMath.softplus)
+        return Tensor.record("softplus", output: out, inputs: [self]) { g in
+            let s = self.mapElements(VectorMath.sigmoid)
+            return [Tensor.unaryGrad(g, self, s) { g, x, s, d, n in for i in 0..<n { d[i] = x[i] > 20 ? g[i] : g[i] * s[i] } }]
+        }
+    }
+
+    public func relu() -> Tensor {
+        let out = mapElements { s, d, n in for i in 0..<n { d[i] = s[i] > 0 ? s[i] : 0 } }
+        return Tensor.record("relu", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in for i in 0..<n { d[i] = x[i] > 0 ? g[i] : 0 } }]
+        }
+    }
+
+    public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
+        let out = mapElements { s, d, n in for i in 0..<n { let x = s[i]; d[i] = x > 0 ? x : x * slope } }
+        return Tensor.record("leaky_relu", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in for i in 0..<n { d[i] = x[i] > 0 ? g[i] : g[i] * slope } }]
+        }
+    }
+
+    public func abs() -> Tensor {
+        let out = mapElements { s, d, n in for i in 0..<n { d[i] = Swift.abs(s[i]) } }
+        return Tensor.record("abs", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in
+                for i in 0..<n { d[i] = x[i] > 0 ? g[i] : (x[i] < 0 ? -g[i] : 0) } }]
+        }
+    }
+
+    /// Clamps into [min, max] (either bound optional). Gradient passes where min ≤ x ≤ max, as PyTorch.
+    public func clamp(min lo: Float? = nil, max hi: Float? = nil) -> Tensor {
+        let l = lo ?? -.infinity, h = hi ?? .infinity
+        let out = mapElements { s, d, n in for i in 0..<n { d[i] = Swift.min(Swift.max(s[i], l), h) } }
+        return Tensor.record("clamp", output: out, inputs: [self]) { g in
+            [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in
+                for i in 0..<n { d[i] = (x[i] >= l && x[i] <= h) ? g[i] : 0 } }]
+        }
+    }
+}
+
+extension Tensor {
+    /// Elementwise rounding down / up (not differentiable: the result is a new leaf).
+    public func floor() -> Tensor { mapElements { s, d, n in for i in 0..<n { d[i] = s[i].rounded(.down) } } }
+    public func ceil() -> Tensor { mapElements { s, d, n in for i in 0..<n { d[i] = s[i].rounded(.up) } } }
+}
