@@ -11,5 +11,8 @@ struct Vits: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            FeaturesCommand.self,
+            AudioCommand.self,
+            BenchCommand.self,
         ])
 }
