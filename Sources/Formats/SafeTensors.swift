@@ -51,7 +51,6 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case invalidTensorEntry(path: String, tensor: String, reason: String)
     /// dtype × shape disagrees with the byte length of `data_offsets`.
     case sizeMismatch(path: String, tensor: String, expectedBytes: Int, actualBytes: Int)
-    case offsetsOutOfBounds(path: String, tensor: String, end: Int, bufferSize: Int)
     case overlappingTensors(path: String, first: String, second: String)
     /// Bytes of the data buffer that no tensor covers (the format forbids holes and trailing data).
     case uncoveredBytes(path: String, range: Range<Int>)
@@ -74,8 +73,6 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
             return "\(path): invalid header entry for tensor \"\(tensor)\": \(reason)"
         case let .sizeMismatch(path, tensor, expected, actual):
             return "\(path): tensor \"\(tensor)\": dtype × shape needs \(expected) bytes but data_offsets span \(actual)"
-        case let .offsetsOutOfBounds(path, tensor, end, size):
-            return "\(path): tensor \"\(tensor)\": data ends at byte \(end), past the \(size)-byte data buffer"
         case let .overlappingTensors(path, first, second):
             return "\(path): tensors \"\(first)\" and \"\(second)\" overlap in the data buffer"
         case let .uncoveredBytes(path, range):
@@ -217,6 +214,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
             infos.append(try parseEntry(name: name, value: value, path: path, bufferSize: bufferSize))
         }
 
+        // Data past the end of the file: a truncated file (or offsets pointing outside it).
+        if let last = infos.max(by: { $0.dataOffsets.upperBound < $1.dataOffsets.upperBound }),
+           last.dataOffsets.upperBound > bufferSize {
+            let fileSize = 8 + header.count + bufferSize
+            throw .truncated(path: path, needed: 8 + header.count + last.dataOffsets.upperBound, actual: fileSize)
+        }
         // Tensors sorted by offset must tile the buffer exactly: no overlap, no hole, no tail.
         infos.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }
         var cursor = 0
@@ -270,7 +273,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw bad("data_offsets must be non-negative integers")
         }
         guard begin <= end else { throw bad("data_offsets begin \(begin) is after end \(end)") }
-        guard end <= bufferSize else { throw .offsetsOutOfBounds(path: path, tensor: name, end: end, bufferSize: bufferSize) }
         guard end - begin == bits / 8 else {
             throw .sizeMismatch(path: path, tensor: name, expectedBytes: bits / 8, actualBytes: end - begin)
         }
