@@ -36,6 +36,9 @@ struct AudioChirp: ParsableCommand {
         guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
         guard amplitude > 0, amplitude <= 1 else { throw ValidationError("--amplitude must be in (0, 1]") }
         guard startHz >= 0, endHz >= 0 else { throw ValidationError("--from and --to must be ≥ 0 Hz") }
+        guard AudioFile.supportedSampleRates.contains(sampleRate) else {
+            throw ValidationError("--sample-rate must be in \(AudioFile.supportedSampleRates) Hz (got \(sampleRate))")
+        }
     }
 
     func run() throws {

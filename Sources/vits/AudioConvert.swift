@@ -27,6 +27,12 @@ struct AudioConvert: ParsableCommand {
     @Flag(name: .customLong("float"), help: "Write 32-bit float samples instead of 16-bit PCM.")
     var float32 = false
 
+    func validate() throws {
+        if let sampleRate, !AudioFile.supportedSampleRates.contains(sampleRate) {
+            throw ValidationError("--sample-rate must be in \(AudioFile.supportedSampleRates) Hz (got \(sampleRate))")
+        }
+    }
+
     func run() throws {
         var audio = try AudioFile.read(URL(fileURLWithPath: input))
         if let sampleRate { audio = try audio.resampled(to: sampleRate) }

@@ -49,6 +49,12 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Highest mel frequency (Hz); default sample-rate / 2.")
     var fmax: Double?
 
+    func validate() throws {
+        guard AudioFile.supportedSampleRates.contains(sampleRate) else {
+            throw ValidationError("--sample-rate must be in \(AudioFile.supportedSampleRates) Hz (got \(sampleRate))")
+        }
+    }
+
     func run() throws {
         let config = SpectrogramConfig(sampleRate: sampleRate, nFFT: nFft, hopLength: hopLength, winLength: winLength,
                                        nMels: nMels, fmin: fmin, fmax: fmax)
@@ -57,5 +63,6 @@ struct FeaturesCommand: ParsableCommand {
         let features = mel ? try MelSpectrogram(config: config).compute(audio.samples)
                            : try LinearSpectrogram(config: config).compute(audio.samples)
         try Npy.write(features.values, shape: [features.rows, features.frames], to: URL(fileURLWithPath: output))
+        print("wrote \(output): \(mel ? "log-mel" : "linear spectrogram") [\(features.rows), \(features.frames)] at \(sampleRate) Hz")
     }
 }
