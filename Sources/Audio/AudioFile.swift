@@ -96,16 +96,20 @@ public enum AudioFile {
             let got = block.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(blockFrames)) }
             if got <= 0 { break }
             let n = Int(got)
-            block.withUnsafeBufferPointer { b in
+            // Downmix in place (frame f's mean lands in b[f], which no later frame reads), then append.
+            block.withUnsafeMutableBufferPointer { b in
                 let scale = 1 / Float(channels)
                 for f in 0..<n {
-                    var sum: Float = 0
-                    for c in 0..<channels { sum += b[f &* channels &+ c] }
-                    let x = channels == 1 ? sum : sum * scale
+                    var x = b[f &* channels]
+                    if channels > 1 {
+                        for c in 1..<channels { x += b[f &* channels &+ c] }
+                        x *= scale
+                    }
                     if !x.isFinite { finite = false }
-                    samples.append(min(1, max(-1, x)))
+                    b[f] = min(1, max(-1, x))
                 }
             }
+            samples.append(contentsOf: block[0..<n])
         }
         let status = sf_error(file)
         if status != 0 { throw .unreadable(path: path, reason: String(cString: sf_error_number(status))) }

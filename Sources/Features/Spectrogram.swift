@@ -68,54 +68,56 @@ final class STFT: @unchecked Sendable {
         plan = FFTPlans.shared.realForward(size: config.nFFT)
     }
 
-    /// Reflect-padded copy of the input: x[p], …, x[1], x[0], …, x[N−1], x[N−2], …, x[N−1−p].
-    func padded(_ samples: [Float]) throws(FeatureError) -> [Float] {
-        let n = samples.count, p = config.padding
+    /// Checks the input is long enough for reflect padding and one frame.
+    func checkLength(_ n: Int) throws(FeatureError) {
+        let p = config.padding
         guard config.frameCount(samples: n) > 0 else {
             throw .audioTooShort(samples: n, minimum: max(p + 1, config.nFFT - 2 * p))
         }
-        var out = [Float](repeating: 0, count: n + 2 * p)
-        samples.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                for i in 0..<n { y[p &+ i] = x[i] }
-                for j in 0..<p {
-                    y[p &- 1 &- j] = x[1 &+ j]
-                    y[p &+ n &+ j] = x[n &- 2 &- j]
-                }
-            }
-        }
-        return out
     }
 
-    /// Runs the STFT over `frames` of `padded` on all cores. For each block of frames, `consume` gets
-    /// the frame range and the magnitudes [bins, range.count] (row stride `STFT.block`).
-    func magnitudes(padded: [Float], frames: Int,
+    /// Runs the STFT over the `frames` frames of the reflect-padded `samples` on all cores.
+    /// The padded signal is never materialised: frames inside the signal read it directly, the few
+    /// frames that reach into the padding mirror their indices (x[−i] = x[i], x[N−1+i] = x[N−1−i]). For each block of frames, `consume` gets
+    /// the frame range and the magnitudes, frame-major [range.count, bins] (contiguous per frame).
+    func magnitudes(samples: [Float], frames: Int,
                     consume: (Range<Int>, UnsafePointer<Float>) -> Void) {
-        let nFFT = config.nFFT, bins = config.bins, hop = config.hopLength
-        let winLength = config.winLength, offset = windowOffset, block = Self.block
+        let nFFT = config.nFFT, bins = config.bins, hop = config.hopLength, pad = config.padding
+        let winLength = config.winLength, offset = windowOffset, block = Self.block, n = samples.count
         nonisolated(unsafe) let plan = self.plan
-        padded.withUnsafeBufferPointer { signal in
+        samples.withUnsafeBufferPointer { signal in
             window.withUnsafeBufferPointer { window in
                 nonisolated(unsafe) let x = signal.baseAddress!, w = window.baseAddress!
                 WorkSplit.forRanges(frames, minChunk: 16) { range in
                     let input = fftw_alloc_real(nFFT)!, spectrum = fftw_alloc_complex(bins)!
-                    let magnitude = UnsafeMutablePointer<Float>.allocate(capacity: bins &* block)
-                    defer { fftw_free(input); fftw_free(spectrum); magnitude.deallocate() }
+                    let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: bins &* block)
+                    defer { fftw_free(input); fftw_free(spectrum); magnitudes.deallocate() }
                     input.initialize(repeating: 0, count: nFFT)  // outside the window stays zero
                     var start = range.lowerBound
                     while start < range.upperBound {
                         let count = min(block, range.upperBound &- start)
                         for j in 0..<count {
-                            let frame = x + ((start &+ j) &* hop &+ offset)
-                            for k in 0..<winLength { input[offset &+ k] = Double(frame[k]) * w[k] }
+                            // first windowed sample, in signal coordinates (padded index − pad)
+                            let first = (start &+ j) &* hop &+ offset &- pad
+                            if first >= 0 && first &+ winLength <= n {
+                                let frame = x + first
+                                for k in 0..<winLength { input[offset &+ k] = Double(frame[k]) * w[k] }
+                            } else {
+                                for k in 0..<winLength {
+                                    var i = first &+ k
+                                    if i < 0 { i = -i } else if i >= n { i = 2 &* (n &- 1) &- i }
+                                    input[offset &+ k] = Double(x[i]) * w[k]
+                                }
+                            }
                             fftw_execute_dft_r2c(plan, input, spectrum)
                             let re = UnsafeRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+                            let magnitude = magnitudes + j &* bins
                             for b in 0..<bins {
                                 let r = re[2 &* b], i = re[2 &* b &+ 1]
-                                magnitude[b &* block &+ j] = Float((r * r + i * i + 1e-6).squareRoot())
+                                magnitude[b] = Float((r * r + i * i + 1e-6).squareRoot())
                             }
                         }
-                        consume(start..<(start &+ count), magnitude)
+                        consume(start..<(start &+ count), magnitudes)
                         start &+= count
                     }
                 }
@@ -136,16 +138,16 @@ public final class LinearSpectrogram: @unchecked Sendable {
     }
 
     public func compute(_ samples: [Float]) throws(FeatureError) -> Spectrogram {
-        let padded = try stft.padded(samples)
+        try stft.checkLength(samples.count)
         let frames = config.frameCount(samples: samples.count), bins = config.bins
         var values = [Float](repeating: 0, count: bins * frames)
         values.withUnsafeMutableBufferPointer { out in
             nonisolated(unsafe) let y = out.baseAddress!
-            let block = STFT.block
-            stft.magnitudes(padded: padded, frames: frames) { range, magnitude in
+            stft.magnitudes(samples: samples, frames: frames) { range, magnitudes in
+                // transpose the frame-major block into rows of the [bins, frames] output
                 for b in 0..<bins {
-                    let row = y + (b &* frames &+ range.lowerBound), src = magnitude + b &* block
-                    for j in 0..<range.count { row[j] = src[j] }
+                    let row = y + (b &* frames &+ range.lowerBound)
+                    for j in 0..<range.count { row[j] = magnitudes[j &* bins &+ b] }
                 }
             }
         }
@@ -181,24 +183,27 @@ public final class MelSpectrogram: @unchecked Sendable {
     }
 
     public func compute(_ samples: [Float]) throws(FeatureError) -> Spectrogram {
-        let padded = try stft.padded(samples)
+        try stft.checkLength(samples.count)
         let frames = config.frameCount(samples: samples.count), bins = config.bins, nMels = config.nMels
         var values = [Float](repeating: 0, count: nMels * frames)
         values.withUnsafeMutableBufferPointer { out in
             filterbank.withUnsafeBufferPointer { fb in
                 support.withUnsafeBufferPointer { support in
                     nonisolated(unsafe) let y = out.baseAddress!, weights = fb.baseAddress!, ranges = support.baseAddress!
-                    let block = STFT.block
-                    stft.magnitudes(padded: padded, frames: frames) { range, magnitude in
-                        let count = range.count
+                    stft.magnitudes(samples: samples, frames: frames) { range, magnitudes in
+                        // mel[m, t] = Σ over filter m's non-zero bins of weight · |X[t, bin]|
+                        for j in 0..<range.count {
+                            let frame = magnitudes + j &* bins, column = y + (range.lowerBound &+ j)
+                            for m in 0..<nMels {
+                                let filter = weights + m &* bins
+                                var sum: Float = 0
+                                for b in ranges[m] { sum += filter[b] * frame[b] }
+                                column[m &* frames] = sum
+                            }
+                        }
                         for m in 0..<nMels {
                             let row = y + (m &* frames &+ range.lowerBound)
-                            for j in 0..<count { row[j] = 0 }
-                            for b in ranges[m] {
-                                let weight = weights[m &* bins &+ b], src = magnitude + b &* block
-                                for j in 0..<count { row[j] += weight * src[j] }
-                            }
-                            for j in 0..<count { row[j] = Foundation.log(max(row[j], 1e-5)) }
+                            for j in 0..<range.count { row[j] = Foundation.log(max(row[j], 1e-5)) }
                         }
                     }
                 }

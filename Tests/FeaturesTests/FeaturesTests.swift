@@ -71,7 +71,7 @@ final class FeaturesTests: XCTestCase {
 
     func testOtherConfigurationsAgainstFloat64Reference() throws {
         let others = try Self.others.get()
-        for name in ["a", "b"] {
+        for name in ["a", "b", "c"] {
             let json = try XCTUnwrap(others.metadata[name])
             let params = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Double])
             func p(_ key: String) throws -> Double { try XCTUnwrap(params[key], key) }

@@ -1,0 +1,46 @@
+"""Side-by-side timing: the whole `vits features --mel` process vs librosa reading and computing the
+same file (librosa.load + feature.melspectrogram + log), on a long WAV (default 10 minutes).
+Developer tool (pip install librosa); the product never uses Python.
+
+    python3 scripts/bench/features_vs_librosa.py .build/release/vits [--minutes 10] [--runs 3]
+
+vits is timed as a whole process (start-up, WAV read, features, .npy write). librosa is timed inside
+one warm Python process (imports, numba JIT and the first call excluded), which favours librosa.
+"""
+import argparse, os, subprocess, sys, tempfile, time
+import numpy as np
+
+ap = argparse.ArgumentParser()
+ap.add_argument("vits")
+ap.add_argument("--minutes", type=float, default=10)
+ap.add_argument("--runs", type=int, default=3)
+args = ap.parse_args()
+
+import librosa  # noqa: E402  (imported before timing)
+
+sr, n_fft, hop, win, n_mels = 22050, 1024, 256, 1024, 80
+with tempfile.TemporaryDirectory() as tmp:
+    wav = os.path.join(tmp, "long.wav")
+    subprocess.run([args.vits, "audio", "chirp", "-o", wav, "--seconds", str(args.minutes * 60),
+                    "--from", "50", "--to", "10000"], check=True, capture_output=True)
+    out = os.path.join(tmp, "mel.npy")
+    cmd = [args.vits, "features", wav, "-o", out, "--mel", "--sample-rate", str(sr), "--n-fft", str(n_fft),
+           "--hop-length", str(hop), "--win-length", str(win), "--n-mels", str(n_mels)]
+
+    def vits_once():
+        t = time.perf_counter(); subprocess.run(cmd, check=True, capture_output=True); return time.perf_counter() - t
+
+    def librosa_once():
+        t = time.perf_counter()
+        y, _ = librosa.load(wav, sr=None)
+        mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop, win_length=win,
+                                             n_mels=n_mels, fmin=0, fmax=sr / 2, power=1.0)
+        np.log(np.maximum(mel, 1e-5))
+        return time.perf_counter() - t
+
+    vits_once(); librosa_once()  # warm-up: page cache, numba JIT
+    v = sorted(vits_once() for _ in range(args.runs))[args.runs // 2]
+    l = sorted(librosa_once() for _ in range(args.runs))[args.runs // 2]
+    frames = np.load(out).shape[1]
+    print(f"{args.minutes:g} min WAV ({frames} frames): vits features --mel {v:.3f} s, "
+          f"librosa {librosa.__version__} {l:.3f} s, speed-up {l / v:.1f}x (median of {args.runs})")
