@@ -86,30 +86,29 @@ public enum AudioFile {
         let declared = Int(info.frames)
         guard declared > 0 else { throw .empty(path: path) }
 
-        // Read in blocks: a corrupt header can declare absurd frame counts, so never pre-allocate them.
-        let blockFrames = 1 << 16
-        var block = [Float](repeating: 0, count: blockFrames * channels)
-        var samples: [Float] = []
-        samples.reserveCapacity(min(declared, 1 << 24))
+        // A corrupt header can declare absurd frame counts: allocate the declared length up front
+        // only when the file could hold it (PCM needs ≥ 1 byte per frame) or it is small (≤ 16 Mi
+        // frames, e.g. compressed files); otherwise grow chunk by chunk as frames actually arrive.
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let plausible = declared <= max(1 << 24, fileBytes)
+        let samples: [Float]
         var finite = true
-        while true {
-            let got = block.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(blockFrames)) }
-            if got <= 0 { break }
-            let n = Int(got)
-            // Downmix in place (frame f's mean lands in b[f], which no later frame reads), then append.
-            block.withUnsafeMutableBufferPointer { b in
-                let scale = 1 / Float(channels)
-                for f in 0..<n {
-                    var x = b[f &* channels]
-                    if channels > 1 {
-                        for c in 1..<channels { x += b[f &* channels &+ c] }
-                        x *= scale
-                    }
-                    if !x.isFinite { finite = false }
-                    b[f] = min(1, max(-1, x))
-                }
+        if plausible {
+            samples = [Float](unsafeUninitializedCapacity: declared) { out, count in
+                count = readMono(file, channels: channels, limit: declared, into: out.baseAddress!, finite: &finite)
             }
-            samples.append(contentsOf: block[0..<n])
+        } else {
+            var grown: [Float] = []
+            let chunk = 1 << 20
+            while true {
+                let before = grown.count
+                let n = [Float](unsafeUninitializedCapacity: chunk) { out, count in
+                    count = readMono(file, channels: channels, limit: chunk, into: out.baseAddress!, finite: &finite)
+                }
+                grown.append(contentsOf: n)
+                if grown.count - before < chunk { break }
+            }
+            samples = grown
         }
         let status = sf_error(file)
         if status != 0 { throw .unreadable(path: path, reason: String(cString: sf_error_number(status))) }
@@ -119,6 +118,41 @@ public enum AudioFile {
             throw .truncated(path: path, declaredFrames: max(declared, samples.count + 1), readFrames: samples.count)
         }
         return MonoAudio(samples: samples, sampleRate: Int(info.samplerate))
+    }
+
+    /// Reads up to `limit` frames as mono into `out`: mono files straight into it, others through a
+    /// block buffer and averaged. Clips to [-1, 1] and clears `finite` on NaN/infinity. Returns frames read.
+    private static func readMono(_ file: OpaquePointer, channels: Int, limit: Int,
+                                 into out: UnsafeMutablePointer<Float>, finite: inout Bool) -> Int {
+        let blockFrames = 1 << 16
+        let block = channels == 1 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: blockFrames * channels)
+        defer { block?.deallocate() }
+        var done = 0
+        var nonFinite: UInt32 = 0
+        let scale = 1 / Float(channels)
+        while done < limit {
+            let want = min(blockFrames, limit - done)
+            let target = out + done
+            let got = Int(sf_readf_float(file, block ?? target, sf_count_t(want)))
+            if got <= 0 { break }
+            if let block {
+                for f in 0..<got {
+                    var x = block[f &* channels]
+                    for c in 1..<channels { x += block[f &* channels &+ c] }
+                    target[f] = x * scale
+                }
+            }
+            // Clip, and note non-finite values (exponent all ones) without a branch so it vectorises.
+            for f in 0..<got {
+                let x = target[f]
+                nonFinite |= (x.bitPattern & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0
+                target[f] = x > 1 ? 1 : (x < -1 ? -1 : x)
+            }
+            done += got
+            if got < want { break }
+        }
+        if nonFinite != 0 { finite = false }
+        return done
     }
 
     /// libsndfile silently shortens a WAV/AIFF whose data chunk claims more bytes than the file

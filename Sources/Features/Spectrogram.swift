@@ -77,6 +77,9 @@ final class STFT: @unchecked Sendable {
     }
 
     /// Runs the STFT over the `frames` frames of the reflect-padded `samples` on all cores.
+    /// For each block of up to `STFT.block` frames, `consume` gets the frame range and the
+    /// magnitudes bins-major [bins, STFT.block] (row b holds bin b of the block's frames), so both
+    /// consumers work on contiguous rows.
     /// The padded signal is never materialised: frames inside the signal read it directly, the few
     /// frames that reach into the padding mirror their indices (x[−i] = x[i], x[N−1+i] = x[N−1−i]). For each block of frames, `consume` gets
     /// the frame range and the magnitudes, frame-major [range.count, bins] (contiguous per frame).
@@ -91,7 +94,8 @@ final class STFT: @unchecked Sendable {
                 WorkSplit.forRanges(frames, minChunk: 16) { range in
                     let input = fftw_alloc_real(nFFT)!, spectrum = fftw_alloc_complex(bins)!
                     let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: bins &* block)
-                    defer { fftw_free(input); fftw_free(spectrum); magnitudes.deallocate() }
+                    let transposed = UnsafeMutablePointer<Float>.allocate(capacity: bins &* block)
+                    defer { fftw_free(input); fftw_free(spectrum); magnitudes.deallocate(); transposed.deallocate() }
                     input.initialize(repeating: 0, count: nFFT)  // outside the window stays zero
                     var start = range.lowerBound
                     while start < range.upperBound {
@@ -110,14 +114,30 @@ final class STFT: @unchecked Sendable {
                                 }
                             }
                             fftw_execute_dft_r2c(plan, input, spectrum)
-                            let re = UnsafeRawPointer(spectrum).assumingMemoryBound(to: Double.self)
+                            let complex = UnsafeRawPointer(spectrum)
+                            let re = complex.assumingMemoryBound(to: Double.self)
                             let magnitude = magnitudes + j &* bins
-                            for b in 0..<bins {
+                            // four bins at a time: (re, im) pairs deinterleaved into SIMD lanes
+                            var b = 0
+                            while b &+ 4 <= bins {
+                                let v = complex.loadUnaligned(fromByteOffset: b &* 16, as: SIMD8<Double>.self)
+                                let r = v.evenHalf, i = v.oddHalf
+                                // power in double, square root in float (4 lanes per instruction)
+                                let m = SIMD4<Float>(r * r + i * i + 1e-6).squareRoot()
+                                UnsafeMutableRawPointer(magnitude + b).storeBytes(of: m, as: SIMD4<Float>.self)
+                                b &+= 4
+                            }
+                            while b < bins {
                                 let r = re[2 &* b], i = re[2 &* b &+ 1]
-                                magnitude[b] = Float((r * r + i * i + 1e-6).squareRoot())
+                                magnitude[b] = Float(r * r + i * i + 1e-6).squareRoot()
+                                b &+= 1
                             }
                         }
-                        consume(start..<(start &+ count), magnitudes)
+                        for b in 0..<bins {
+                            let row = transposed + b &* block
+                            for j in 0..<count { row[j] = magnitudes[j &* bins &+ b] }
+                        }
+                        consume(start..<(start &+ count), transposed)
                         start &+= count
                     }
                 }
@@ -143,11 +163,11 @@ public final class LinearSpectrogram: @unchecked Sendable {
         var values = [Float](repeating: 0, count: bins * frames)
         values.withUnsafeMutableBufferPointer { out in
             nonisolated(unsafe) let y = out.baseAddress!
+            let block = STFT.block
             stft.magnitudes(samples: samples, frames: frames) { range, magnitudes in
-                // transpose the frame-major block into rows of the [bins, frames] output
                 for b in 0..<bins {
-                    let row = y + (b &* frames &+ range.lowerBound)
-                    for j in 0..<range.count { row[j] = magnitudes[j &* bins &+ b] }
+                    let row = y + (b &* frames &+ range.lowerBound), src = magnitudes + b &* block
+                    for j in 0..<range.count { row[j] = src[j] }
                 }
             }
         }
@@ -165,6 +185,9 @@ public final class MelSpectrogram: @unchecked Sendable {
     /// Non-zero bin range of each filter: the product only visits these (≈2·bins multiply-adds per
     /// frame instead of nMels·bins).
     let support: [Range<Int>]
+    /// The filters' non-zero weights, concatenated in filter order (filter m starts at `compactStart[m]`).
+    let compactWeights: [Float]
+    let compactStart: [Int]
 
     public init(config: SpectrogramConfig) throws(FeatureError) {
         self.config = config
@@ -180,35 +203,57 @@ public final class MelSpectrogram: @unchecked Sendable {
             }
             return (first - m * bins)..<(last - m * bins + 1)
         }
+        var compact: [Float] = [], starts: [Int] = []
+        for (m, range) in support.enumerated() {
+            starts.append(compact.count)
+            compact += filterbank[(m * bins + range.lowerBound)..<(m * bins + range.upperBound)]
+        }
+        compactWeights = compact
+        compactStart = starts
     }
 
     public func compute(_ samples: [Float]) throws(FeatureError) -> Spectrogram {
         try stft.checkLength(samples.count)
-        let frames = config.frameCount(samples: samples.count), bins = config.bins, nMels = config.nMels
+        let frames = config.frameCount(samples: samples.count), nMels = config.nMels
         var values = [Float](repeating: 0, count: nMels * frames)
         values.withUnsafeMutableBufferPointer { out in
-            filterbank.withUnsafeBufferPointer { fb in
+            compactWeights.withUnsafeBufferPointer { cw in
                 support.withUnsafeBufferPointer { support in
-                    nonisolated(unsafe) let y = out.baseAddress!, weights = fb.baseAddress!, ranges = support.baseAddress!
-                    stft.magnitudes(samples: samples, frames: frames) { range, magnitudes in
-                        // mel[m, t] = Σ over filter m's non-zero bins of weight · |X[t, bin]|
-                        for j in 0..<range.count {
-                            let frame = magnitudes + j &* bins, column = y + (range.lowerBound &+ j)
+                    compactStart.withUnsafeBufferPointer { cs in
+                        nonisolated(unsafe) let y = out.baseAddress!, weights = cw.baseAddress!
+                        nonisolated(unsafe) let ranges = support.baseAddress!, starts = cs.baseAddress!
+                        let block = STFT.block
+                        stft.magnitudes(samples: samples, frames: frames) { range, magnitudes in
+                            let count = range.count
                             for m in 0..<nMels {
-                                let filter = weights + m &* bins
-                                var sum: Float = 0
-                                for b in ranges[m] { sum += filter[b] * frame[b] }
-                                column[m &* frames] = sum
+                                // row m of this block: Σ over the filter's bins of weight · magnitude row
+                                let row = y + (m &* frames &+ range.lowerBound)
+                                for j in 0..<count { row[j] = 0 }
+                                let filter = weights + starts[m], first = ranges[m].lowerBound
+                                for k in 0..<ranges[m].count {
+                                    let weight = filter[k], src = magnitudes + (first &+ k) &* block
+                                    for j in 0..<count { row[j] += weight * src[j] }
+                                }
+                                Self.logClamped(row, count)
                             }
-                        }
-                        for m in 0..<nMels {
-                            let row = y + (m &* frames &+ range.lowerBound)
-                            for j in 0..<range.count { row[j] = Foundation.log(max(row[j], 1e-5)) }
                         }
                     }
                 }
             }
         }
         return Spectrogram(rows: nMels, frames: frames, values: values)
+    }
+
+    /// x ← ln(max(x, 1e-5)) in place.
+    @inline(__always)
+    static func logClamped(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i &+ 8 <= count {
+            let raw = UnsafeMutableRawPointer(x + i)
+            let v = raw.loadUnaligned(as: SIMD8<Float>.self)
+            raw.storeBytes(of: vectorLog(v.replacing(with: 1e-5, where: v .< 1e-5)), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count { x[i] = Foundation.log(max(x[i], 1e-5)); i &+= 1 }
     }
 }

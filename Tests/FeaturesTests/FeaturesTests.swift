@@ -97,6 +97,28 @@ final class FeaturesTests: XCTestCase {
         }
     }
 
+    /// The log-mel is exactly ln(max(filterbank · linear, 1e-5)) of the public pieces (checks the
+    /// vectorised product and logarithm against plain loops and Foundation.log).
+    func testLogMelIsLogOfFilterbankTimesLinear() throws {
+        let samples = (0..<20000).map { i -> Float in
+            let t = Double(i) / 22050
+            return Float(0.4 * sin(2 * Double.pi * (200 * t + 3000 * t * t)) * exp(-3 * t))   // decays towards the 1e-5 floor
+        }
+        let linear = try LinearSpectrogram(config: vitsConfig).compute(samples)
+        let mel = try MelSpectrogram(config: vitsConfig)
+        let logMel = try mel.compute(samples)
+        let bins = vitsConfig.bins
+        var worst: Double = 0
+        for m in 0..<80 {
+            for t in 0..<linear.frames {
+                var sum = 0.0
+                for b in 0..<bins { sum += Double(mel.filterbank[m * bins + b]) * Double(linear[b, t]) }
+                worst = max(worst, abs(Foundation.log(max(sum, 1e-5)) - Double(logMel[m, t])))
+            }
+        }
+        XCTAssertLessThan(worst, 2e-5)
+    }
+
     func testFrameCountShortInputsAndDeterminism() throws {
         XCTAssertEqual(vitsConfig.frameCount(samples: 22050), 86)
         XCTAssertEqual(vitsConfig.frameCount(samples: 44100), 172)
