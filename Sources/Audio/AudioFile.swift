@@ -58,6 +58,20 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Asks Linux to back a large, not yet touched buffer with 2 MiB pages: a 10-minute file is 50 MB
+/// of samples, ~13,000 page faults with 4 KiB pages (measured ~20 % of `vits features`' CPU time).
+/// A hint only; without transparent huge pages it does nothing.
+public func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+    #if os(Linux)
+    let huge = 2 << 20
+    guard buffer.count >= 4 * huge, let base = buffer.baseAddress else { return }
+    let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+    let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+    guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    _ = madvise(aligned, end - start, 14)  // MADV_HUGEPAGE
+    #endif
+}
+
 /// Reading and writing audio files through libsndfile.
 public enum AudioFile {
     /// Sample rates accepted anywhere (reading, resampling, writing); others are refused as absurd.
@@ -95,6 +109,7 @@ public enum AudioFile {
         var finite = true
         if plausible {
             samples = [Float](unsafeUninitializedCapacity: declared) { out, count in
+                adviseHugePages(UnsafeMutableRawBufferPointer(out))
                 count = readMono(file, channels: channels, limit: declared, into: out.baseAddress!, finite: &finite)
             }
         } else {

@@ -1,5 +1,6 @@
 import Foundation
 import CFFTW
+import Audio
 
 /// Splits 0..<count into chunks run on all cores (Features sits below Engine, so it has its own
 /// copy of this small helper). Small jobs run inline: dispatch costs microseconds.
@@ -160,8 +161,9 @@ public final class LinearSpectrogram: @unchecked Sendable {
     public func compute(_ samples: [Float]) throws(FeatureError) -> Spectrogram {
         try stft.checkLength(samples.count)
         let frames = config.frameCount(samples: samples.count), bins = config.bins
-        var values = [Float](repeating: 0, count: bins * frames)
-        values.withUnsafeMutableBufferPointer { out in
+        let values = [Float](unsafeUninitializedCapacity: bins * frames) { out, initialized in
+            adviseHugePages(UnsafeMutableRawBufferPointer(out))
+            initialized = bins * frames  // every element is written below
             nonisolated(unsafe) let y = out.baseAddress!
             let block = STFT.block
             stft.magnitudes(samples: samples, frames: frames) { range, magnitudes in
@@ -215,8 +217,9 @@ public final class MelSpectrogram: @unchecked Sendable {
     public func compute(_ samples: [Float]) throws(FeatureError) -> Spectrogram {
         try stft.checkLength(samples.count)
         let frames = config.frameCount(samples: samples.count), nMels = config.nMels
-        var values = [Float](repeating: 0, count: nMels * frames)
-        values.withUnsafeMutableBufferPointer { out in
+        let values = [Float](unsafeUninitializedCapacity: nMels * frames) { out, initialized in
+            adviseHugePages(UnsafeMutableRawBufferPointer(out))
+            initialized = nMels * frames  // every element is written below
             compactWeights.withUnsafeBufferPointer { cw in
                 support.withUnsafeBufferPointer { support in
                     compactStart.withUnsafeBufferPointer { cs in
