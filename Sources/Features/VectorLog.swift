@@ -1,7 +1,7 @@
 /// Natural logarithm of 8 positive, finite floats at once (glibc's scalar `logf` costs ~4 ns; this
 /// runs ~8 lanes in a few instructions). Cephes' `logf` scheme: x = m·2^e with m in [√½, √2),
 /// ln x = e·ln2 + ln m, ln m from a degree-9 polynomial in f = m − 1. Max error ≈ 1 ulp over the
-/// positive normal floats (checked against `Foundation.log` in the tests).
+/// positive normal floats (the tests check log-mel against Foundation.log of the public pieces).
 @inline(__always)
 func vectorLog(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)

@@ -28,7 +28,9 @@ public enum NpyError: Error, CustomStringConvertible, Equatable {
 public enum Npy {
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
 
-    /// Writes a version 1.0 file atomically (temporary file, fsync, rename).
+    /// Writes a version 1.0 file atomically (temporary file, then rename: a failure never leaves a
+    /// partial file). Not fsynced: .npy outputs are cheap to recompute, and the sync costs more
+    /// waiting than computing a 10-minute file's features.
     public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to url: URL) throws(NpyError) {
         var count = 1
         for d in shape {
@@ -50,7 +52,7 @@ public enum Npy {
             let writer = try AtomicFileWriter(path: url.path)
             try writer.write(prefix)
             try writer.write(UnsafeRawBufferPointer(values))
-            try writer.commit()
+            try writer.commit(durable: false)
         } catch {
             throw .cannotWrite(path: url.path, reason: error.reason)
         }
