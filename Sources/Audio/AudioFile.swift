@@ -68,7 +68,7 @@ public func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
     let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
     let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
     guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
-    _ = madvise(aligned, end - start, 14)  // MADV_HUGEPAGE
+    _ = madvise(aligned, end - start, MADV_HUGEPAGE)
     #endif
 }
 

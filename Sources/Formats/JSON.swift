@@ -183,6 +183,11 @@ struct JSONParser {
     private mutating func parseNumber() throws(JSONParseError) -> String {
         let start = position
         if current == UInt8(ascii: "-") { position += 1 }
+        // JSON forbids leading zeros ("007"): refuse them rather than guess
+        if current == UInt8(ascii: "0"), position + 1 < bytes.count,
+           bytes[position + 1] >= UInt8(ascii: "0"), bytes[position + 1] <= UInt8(ascii: "9") {
+            throw error("number with a leading zero")
+        }
         func digits(_ p: inout JSONParser) -> Int {
             var n = 0
             while let c = p.current, c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") { p.position += 1; n += 1 }

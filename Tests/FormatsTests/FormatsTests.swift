@@ -189,7 +189,8 @@ final class SafeTensorsTests: XCTestCase {
     func testInvalidJSON() throws {
         for header in [#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]"#,   // unterminated
                        #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}} trailing"#,
-                       "{\"a\u{1}\": 1}", #"{"a": tru}"#, String(repeating: "[", count: 200)] {
+                       "{\"a\u{1}\": 1}", #"{"a": tru}"#, String(repeating: "[", count: 200),
+                       #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [00, 4]}}"#] {
             expectError(try rawFile(header, data: [0, 0, 0, 0])) {
                 if case .invalidHeader = $0 { return true } else { return false }
             }
