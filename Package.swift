@@ -24,6 +24,13 @@ let package = Package(
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // File formats: safetensors and NumPy .npy (no dependencies).
+        .target(name: "Formats"),
+        // Audio I/O (libsndfile) and resampling (soxr).
+        .target(name: "Audio", dependencies: ["CSndFile", "CSoxr"]),
+        // VITS-exact linear and log-mel spectrograms (FFTW).
+        .target(name: "Features", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
+
         // Tensors, autograd, kernels, layers, optimizers.
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
 
@@ -41,9 +48,12 @@ let package = Package(
             name: "vits",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "VITS",
+                "Formats", "Audio", "Features", "VITS",
             ]),
 
+        .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AudioTests", dependencies: ["Audio"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Audio", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),

@@ -11,6 +11,9 @@ struct Vits: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            FeaturesCommand.self,
+            AudioCommand.self,
+            BenchCommand.self,
             InspectCommand.self,
         ])
 }

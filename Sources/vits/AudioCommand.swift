@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `vits audio …`: audio file utilities.
+struct AudioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audio",
+        abstract: "Audio file utilities (convert, generate test signals).",
+        discussion: """
+            Example:
+              vits audio convert input.flac -o output.wav --sample-rate 22050
+            """,
+        subcommands: [
+            AudioConvert.self,
+            AudioChirp.self,
+        ])
+}
