@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Features", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
 
         // Tensors, autograd, kernels, layers, optimizers.
-        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
+        .target(name: "Engine", dependencies: ["CBLAS", "Formats"], swiftSettings: kernelSwift),
 
         // Corpora, manifests, feature cache, bucketed batches.
         .target(name: "Corpus"),

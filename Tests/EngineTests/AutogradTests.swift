@@ -66,3 +66,31 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertGreaterThan(bad[0].relativeError, 0.1)
     }
 }
+
+/// Modules through safetensors files and back.
+final class TensorFileTests: XCTestCase {
+    func testModuleSaveLoadRoundTripF32AndF16() throws {
+        let g = RandomGenerator(seed: 3)
+        let a = Linear(5, 3, generator: g)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lin-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try a.save(to: url, metadata: ["kind": "linear"])
+        let b = Linear(5, 3, generator: RandomGenerator(seed: 4))
+        XCTAssertNotEqual(a.weight.scalars, b.weight.scalars)
+        let report = try b.load(contentsOf: url)
+        XCTAssertTrue(report.isComplete)
+        XCTAssertEqual(a.weight.scalars, b.weight.scalars)
+        XCTAssertEqual(a.bias?.scalars, b.bias?.scalars)
+        XCTAssertEqual(try TensorFile.metadata(url)["kind"], "linear")
+
+        try a.save(to: url, storage: .f16)
+        let c = Linear(5, 3, generator: RandomGenerator(seed: 5))
+        try c.load(contentsOf: url)
+        for (x, y) in zip(a.weight.scalars, c.weight.scalars) { XCTAssertEqual(x, y, accuracy: abs(x) * 1e-3 + 1e-7) }
+
+        // A file for another shape is refused in strict mode and reported otherwise.
+        let d = Linear(4, 3, generator: g)
+        XCTAssertThrowsError(try d.load(contentsOf: url))
+        XCTAssertEqual(try d.load(contentsOf: url, strict: false).shapeMismatched.map(\.key), ["weight"])
+    }
+}
