@@ -24,16 +24,25 @@ let package = Package(
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // Vectorized elementwise math (AVX2 + glibc libmvec), see docs/engine-kernels.md.
+        // -fno-finite-math-only keeps NaN/Inf semantics that -ffast-math would otherwise give up.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-ffast-math", "-fno-finite-math-only",
+                                      "-fveclib=libmvec"])],
+            linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]),
+
         // Tensors, autograd, kernels, layers, optimizers.
-        .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Command-line interface: one file per command under Sources/vits/.
         .executableTarget(
             name: "vits",
             dependencies: [
+                "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -11,5 +11,6 @@ struct Vits: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            BenchCommand.self,
         ])
 }
