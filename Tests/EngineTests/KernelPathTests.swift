@@ -178,9 +178,31 @@ final class KernelPathTests: XCTestCase {
         let pool = ScratchPool.shared.idleBytes
         var latePeak = 0
         for _ in 0..<24 { step(); latePeak = max(latePeak, residentBytes()) }
-        if ProcessInfo.processInfo.environment["RSS_TRACE"] != nil { for i in 0..<150 { step(); if i % 10 == 0 { print("RSS", i, residentBytes() >> 20, ScratchPool.shared.idleBytes) } } }
         XCTAssertEqual(ScratchPool.shared.idleBytes, pool, "scratch pool grew in steady state")
         // One step allocates ~10 MB of activations and gradients; 24 leaking steps would add ~240 MB.
         XCTAssertLessThan(latePeak - warmPeak, 16 << 20, "peak resident memory grew by \(latePeak - warmPeak) bytes")
+    }
+
+    func testBufferCacheReusesLargeBlocksAndBypassesSmallOnes() {
+        let cache = BufferCache()
+        let big = cache.allocate(bytes: 1 << 20)
+        cache.deallocate(big.pointer, bytes: big.bytes)
+        XCTAssertEqual(cache.idleBytes, 1 << 20)
+        // A slightly smaller request reuses the block; a much smaller one does not.
+        let again = cache.allocate(bytes: (1 << 20) - 4096)
+        XCTAssertEqual(again.pointer, big.pointer)
+        XCTAssertEqual(again.bytes, 1 << 20)
+        XCTAssertEqual(cache.idleBytes, 0)
+        cache.deallocate(again.pointer, bytes: again.bytes)
+        let half = cache.allocate(bytes: 1 << 19)
+        XCTAssertNotEqual(half.pointer, big.pointer)
+        XCTAssertEqual(Int(bitPattern: half.pointer) % BufferCache.alignment, 0)
+        cache.deallocate(half.pointer, bytes: half.bytes)
+        XCTAssertEqual(cache.idleBytes, (1 << 20) + (1 << 19))
+        let small = cache.allocate(bytes: 1024)
+        cache.deallocate(small.pointer, bytes: small.bytes)
+        XCTAssertEqual(cache.idleBytes, (1 << 20) + (1 << 19), "small blocks are not cached")
+        cache.trim()
+        XCTAssertEqual(cache.idleBytes, 0)
     }
 }
