@@ -204,5 +204,12 @@ final class KernelPathTests: XCTestCase {
         XCTAssertEqual(cache.idleBytes, (1 << 20) + (1 << 19), "small blocks are not cached")
         cache.trim()
         XCTAssertEqual(cache.idleBytes, 0)
+        // Beyond capacity the oldest idle blocks are freed.
+        let bounded = BufferCache(capacityBytes: 1 << 20)
+        let a = bounded.allocate(bytes: 600 << 10), b = bounded.allocate(bytes: 700 << 10)
+        bounded.deallocate(a.pointer, bytes: a.bytes)
+        bounded.deallocate(b.pointer, bytes: b.bytes)
+        XCTAssertEqual(bounded.idleBytes, 700 << 10)
+        bounded.trim()
     }
 }

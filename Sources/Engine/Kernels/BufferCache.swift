@@ -22,8 +22,13 @@ public final class BufferCache: @unchecked Sendable {
     private let lock = NSLock()
     private var blocks: [(bytes: Int, pointer: UnsafeMutableRawPointer)] = []   // oldest first
     private var cachedBytes = 0
-    /// Upper bound on idle bytes kept (1/8 of physical memory, at most 4 GiB).
-    public let capacityBytes: Int = min(4 << 30, Int(ProcessInfo.processInfo.physicalMemory / 8))
+    /// Upper bound on idle bytes kept.
+    public let capacityBytes: Int
+
+    /// `capacityBytes` defaults to 1/8 of physical memory, at most 4 GiB.
+    public init(capacityBytes: Int = min(4 << 30, Int(ProcessInfo.processInfo.physicalMemory / 8))) {
+        self.capacityBytes = capacityBytes
+    }
 
     /// A 64-byte aligned block of at least `bytes` bytes; its usable size is returned with it.
     public func allocate(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
