@@ -30,25 +30,34 @@ struct BenchOps: ParsableCommand {
     func run() throws {
         Engine.configure()
         if !json { print("OpenBLAS kernels: \(BLASSetup.coreName), \(Parallel.workers) workers") }
-        var results: [(String, String, [Double])] = []
+        var results: [(name: String, shape: String, times: [Double], clean: [Double])] = []
         for workload in Self.workloads where filter.map({ workload.name.contains($0) }) ?? true {
             let step = workload.make()
             for _ in 0..<2 { step() }
-            var times: [Double] = []
+            var times: [Double] = [], clean: [Double] = []
             for _ in 0..<runs {
+                let before = CPUActivity.sample()
                 let start = DispatchTime.now().uptimeNanoseconds
                 step()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                times.append(ms)
+                if let before, let after = CPUActivity.sample(), after.othersBusy(since: before) <= CPUActivity.cleanSlackTicks {
+                    clean.append(ms)
+                }
             }
-            results.append((workload.name, workload.shape, times))
+            results.append((workload.name, workload.shape, times, clean))
             if !json {
-                print(String(format: "%-28@ %10.3f ms  (%@)", workload.name as NSString, median(times), workload.shape as NSString))
+                let cleanText = clean.isEmpty ? "no clean run" : String(format: "clean %.3f ms (%d runs)", median(clean), clean.count)
+                print(String(format: "%-28@ %10.3f ms  %@  (%@)", workload.name as NSString, median(times),
+                             cleanText as NSString, workload.shape as NSString))
             }
         }
         if json {
-            let items = results.map { name, shape, times in
-                "{\"name\": \"\(name)\", \"shape\": \"\(shape)\", \"median_ms\": \(String(format: "%.4f", median(times))), "
-                    + "\"runs_ms\": [\(times.map { String(format: "%.4f", $0) }.joined(separator: ", "))]}"
+            let items = results.map { r in
+                "{\"name\": \"\(r.name)\", \"shape\": \"\(r.shape)\", \"median_ms\": \(String(format: "%.4f", median(r.times))), "
+                    + "\"clean_median_ms\": \(r.clean.isEmpty ? "null" : String(format: "%.4f", median(r.clean))), "
+                    + "\"clean_runs\": \(r.clean.count), "
+                    + "\"runs_ms\": [\(r.times.map { String(format: "%.4f", $0) }.joined(separator: ", "))]}"
             }
             print("{\"bench\": \"ops\", \"threads\": \(Parallel.workers), \"blas_core\": \"\(BLASSetup.coreName)\", \"workloads\": [\n  "
                   + items.joined(separator: ",\n  ") + "\n]}")
@@ -157,3 +166,35 @@ struct BenchOps: ParsableCommand {
         }
     }
 }
+
+/// CPU time used on the whole machine and by this process, from /proc (Linux), to tell whether a
+/// timed run shared the cores with other work: on a shared 2-core machine such runs are not
+/// representative (both this process and PyTorch slow down by unrelated amounts).
+struct CPUActivity {
+    /// Busy clock ticks of all CPUs (user + nice + system + irq + softirq + steal).
+    let machineBusy: Int
+    /// Clock ticks used by this process (all threads, user + system).
+    let processBusy: Int
+
+    /// Ticks (1/100 s) other processes may use during a run that still counts as clean.
+    static let cleanSlackTicks = 2
+
+    func othersBusy(since earlier: CPUActivity) -> Int {
+        (machineBusy - earlier.machineBusy) - (processBusy - earlier.processBusy)
+    }
+
+    static func sample() -> CPUActivity? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let cpuLine = stat.split(separator: "\n").first,
+              let own = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let close = own.lastIndex(of: ")") else { return nil }
+        let f = cpuLine.split(separator: " ").dropFirst().compactMap { Int($0) }
+        guard f.count >= 8 else { return nil }
+        let busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7]
+        // Fields after "(comm)": state is field 3, utime/stime are fields 14/15 → offsets 11/12.
+        let rest = own[own.index(after: close)...].split(separator: " ")
+        guard rest.count > 12, let utime = Int(rest[11]), let stime = Int(rest[12]) else { return nil }
+        return CPUActivity(machineBusy: busy, processBusy: utime + stime)
+    }
+}
+

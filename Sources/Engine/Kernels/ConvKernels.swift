@@ -78,8 +78,15 @@ enum ConvKernels {
                         var src = xRow + (oStart &* s &+ offset)
                         while o < oEnd { d.pointee = src.pointee; d += 1; src += s; o &+= 1 }
                     } else {
-                        for o in oStart..<oEnd {
-                            (dst + (o &- o0) &* inner).update(from: xRow + (o &* s &+ offset) &* inner, count: inner)
+                        // Blocks of `inner` floats (the period, 2…11): a plain loop, not a memcpy call per block.
+                        var d = dst + lead
+                        var src = xRow + (oStart &* s &+ offset) &* inner
+                        let step = s &* inner
+                        for _ in oStart..<oEnd {
+                            var j = 0
+                            while j < inner { d[j] = src[j]; j &+= 1 }
+                            d += inner
+                            src += step
                         }
                     }
                 }
