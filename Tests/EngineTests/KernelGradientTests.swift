@@ -35,6 +35,7 @@ final class KernelGradientTests: XCTestCase {
             (4, 8, 2, 1, 1, 0, 1, 1),     // pointwise fast path
             (4, 9, 4, 1, 2, 1, 1, 2),     // k = 1 but strided and padded: general path
             (2, 15, 4, 41, 4, 20, 1, 2),  // DiscriminatorS-style long kernel, stride 4
+            (8, 3, 8, 5, 1, 2, 1, 1),     // weight larger than the data: row-split weight gradient
         ]
         for (n, v) in variants.enumerated() {
             let (cin, t, cout, k, s, p, d, g) = v
@@ -56,6 +57,7 @@ final class KernelGradientTests: XCTestCase {
             (2, 4, 3, 3, 3, 2, 2, 1, 2),    // dilation, output padding < dilation
             (3, 6, 3, 1, 1, 0, 0, 1, 1),    // pointwise fast path
             (2, 3, 2, 5, 1, 0, 0, 1, 1),    // stride 1, no padding: output longer than input
+            (8, 2, 6, 16, 8, 4, 0, 1, 1),   // weight larger than the data: row-split weight gradient
         ]
         for (n, v) in variants.enumerated() {
             let (cin, t, cout, k, s, p, op, g, d) = v

@@ -237,6 +237,41 @@ enum ConvKernels {
         let yRowStride = geo.yLength &* inner, xRowStride = geo.xLength &* inner
         let yPG = geo.yPerGroup, wCount = geo.weightCount
         if !accumulate { dWeight.update(repeating: 0, count: wCount) }
+        // Big weights with little data (the HiFi-GAN upsamplers: 2M weights, 32 input frames): per-worker
+        // partials would cost more memory traffic than the products themselves. Split the rows of dW
+        // instead; each worker then rebuilds the (small) im2col blocks it needs.
+        let colElements = rows &* geo.yLength &* inner &* geo.batch
+        if wCount >= colElements, yPG >= 2 * Parallel.workers {
+            Parallel.forRanges(yPG) { mRange in
+                ScratchPool.shared.withBuffer(count: geo.isPointwise ? 0 : rows &* chunkLen &* inner) { col in
+                    for bgIndex in 0..<bg {
+                        let b = bgIndex / geo.groups, g = bgIndex % geo.groups
+                        for c in 0..<chunks {
+                            let o0 = c &* chunkLen, o1 = min(geo.yLength, o0 &+ chunkLen)
+                            if o0 >= o1 { continue }
+                            let n = (o1 &- o0) &* inner
+                            let xg = x + (b &* geo.xChannels &+ g &* geo.xPerGroup) &* xRowStride
+                            let dyg = dy + (b &* geo.yChannels &+ g &* yPG &+ mRange.lowerBound) &* yRowStride + o0 &* inner
+                            let bMatrix: UnsafePointer<Float>
+                            let ldb: Int
+                            if geo.isPointwise {
+                                bMatrix = xg + o0 &* inner
+                                ldb = xRowStride
+                            } else {
+                                im2col(geo, x: xg, o0: o0, o1: o1, col: col)
+                                bMatrix = UnsafePointer(col)
+                                ldb = n
+                            }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                                        Int32(mRange.count), Int32(rows), Int32(n), 1,
+                                        dyg, Int32(yRowStride), bMatrix, Int32(ldb),
+                                        1, dWeight + (g &* yPG &+ mRange.lowerBound) &* rows, Int32(rows))
+                        }
+                    }
+                }
+            }
+            return
+        }
         let partialsLock = NSLock()
         var partials: [Storage] = []
         Parallel.forRanges(bg &* chunks) { range in
