@@ -31,8 +31,16 @@ let package = Package(
         // VITS-exact linear and log-mel spectrograms (FFTW).
         .target(name: "Features", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
 
+        // Vectorized elementwise math (AVX2 + glibc libmvec), see docs/engine-kernels.md.
+        // -fno-finite-math-only keeps NaN/Inf semantics that -ffast-math would otherwise give up.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-ffast-math", "-fno-finite-math-only",
+                                      "-fveclib=libmvec"])],
+            linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]),
+
         // Tensors, autograd, kernels, layers, optimizers.
-        .target(name: "Engine", dependencies: ["CBLAS", "Formats"], swiftSettings: kernelSwift),
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "Formats"], swiftSettings: kernelSwift),
 
         // Corpora, manifests, feature cache, bucketed batches.
         .target(name: "Corpus"),
@@ -47,6 +55,7 @@ let package = Package(
         .executableTarget(
             name: "vits",
             dependencies: [
+                "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "VITS",
             ]),

@@ -12,5 +12,6 @@ struct BenchCommand: ParsableCommand {
             """,
         subcommands: [
             BenchFeatures.self,
+            BenchOps.self,
         ])
 }

@@ -94,3 +94,28 @@ final class TensorFileTests: XCTestCase {
         XCTAssertEqual(try d.load(contentsOf: url, strict: false).shapeMismatched.map(\.key), ["weight"])
     }
 }
+
+/// Convolution layers: reference key names/order, weight norm identity at init, gradients reach g and v.
+final class ConvLayerTests: XCTestCase {
+    func testKeyNamesFollowPyTorchStateDictOrder() {
+        let g = RandomGenerator(seed: 1)
+        XCTAssertEqual(Conv1d(4, 6, kernelSize: 3, generator: g).namedParameters().map(\.0), ["weight", "bias"])
+        XCTAssertEqual(Conv1d(4, 6, kernelSize: 3, weightNorm: true, generator: g).namedParameters().map(\.0),
+                       ["bias", "weight_g", "weight_v"])
+        let up = ConvTranspose1d(8, 4, kernelSize: 4, stride: 2, weightNorm: true, generator: g)
+        XCTAssertEqual(up.weightG?.shape, [8, 1, 1])   // per input channel for transposed convs
+        XCTAssertEqual(up.weightV?.shape, [8, 4, 4])
+        XCTAssertEqual(Conv2dK1(1, 32, kernelSize: 5, stride: 3, padding: 2, weightNorm: true, generator: g).weightV?.shape, [32, 1, 5, 1])
+        XCTAssertEqual(ChannelLayerNorm(5).namedParameters().map(\.0), ["gamma", "beta"])
+    }
+
+    func testWeightNormStartsAtVAndTrainsGAndV() {
+        let g = RandomGenerator(seed: 2)
+        let conv = Conv1d(3, 2, kernelSize: 3, padding: 1, weightNorm: true, generator: g)
+        let w = conv.effectiveWeight
+        for (a, b) in zip(w.scalars, conv.weightV!.scalars) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        let x = g.randn([1, 3, 5])
+        let report = GradientCheck.run(inputs: [conv.weightG!, conv.weightV!, conv.bias!]) { _ in conv(x) }
+        for r in report { XCTAssertLessThan(r.relativeError, 1e-2) }
+    }
+}

@@ -8,6 +8,8 @@ import Foundation
 public final class Storage: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    /// Bytes actually reserved (BufferCache may hand out a slightly larger block).
+    private let reservedBytes: Int
 
     /// Uninitialized storage of `count` floats (callers that do not overwrite every element must zero it).
     public init(uninitializedCount count: Int) {
@@ -15,7 +17,8 @@ public final class Storage: @unchecked Sendable {
         self.count = count
         // Always allocate at least one element so `pointer` is valid for empty tensors.
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let (raw, reserved) = BufferCache.shared.allocate(bytes: bytes)
+        self.reservedBytes = reserved
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
@@ -26,7 +29,7 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit {
-        UnsafeMutableRawPointer(pointer).deallocate()
+        BufferCache.shared.deallocate(UnsafeMutableRawPointer(pointer), bytes: reservedBytes)
     }
 
     public var buffer: UnsafeMutableBufferPointer<Float> {

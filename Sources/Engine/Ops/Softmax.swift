@@ -20,7 +20,7 @@ extension Tensor {
         return Tensor.record("log_softmax", output: out, inputs: [self]) { g in
             // dx = g − softmax ⊙ Σ g
             let s = Tensor.sumAxisKeep(g, a)
-            let p = out.mapElements(VectorMath.exp)
+            let p = out.mapElements(ElementMath.exp)
             return [Tensor.broadcastBinary(SubKernel.self, g, Tensor.broadcastBinary(MulKernel.self, p, s))]
         }
     }
@@ -41,13 +41,13 @@ extension Tensor {
                     if m == -.infinity { m = 0 }   // fully masked row: keep exp finite
                     for k in 0..<n { col[k] -= m }
                     if log {
-                        VectorMath.exp(col, e, n)
+                        ElementMath.exp(col, e, n)
                         var s: Float = 0
                         for k in 0..<n { s += e[k] }
                         let ls = Foundation.log(s)
                         for k in 0..<n { po[base &+ k &* inner] = col[k] - ls }
                     } else {
-                        VectorMath.exp(col, col, n)
+                        ElementMath.exp(col, col, n)
                         var s: Float = 0
                         for k in 0..<n { s += col[k] }
                         let inv = 1 / s

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Initial weights of a (weight-normed) convolution: PyTorch's default (uniform ±1/√fan_in), or
+/// N(0, std) as VITS's `init_weights` applies to the HiFi-GAN convs.
+public enum ConvInit: Sendable {
+    case pytorchDefault
+    case normal(std: Float)
+}
+
+/// Weight storage shared by the convolution layers: either a plain `weight`, or the weight-norm
+/// pair `weight_g` [rows,1,…] and `weight_v` (w = g·v/‖v‖ over every axis but 0, as
+/// `torch.nn.utils.weight_norm(dim=0)` stores it; for a transposed conv, axis 0 is the input channel).
+public class WeightedLayer: Module {
+    public let weight: Tensor?
+    public let weightG: Tensor?
+    public let weightV: Tensor?
+    public let bias: Tensor?
+
+    init(weightShape: [Int], fanIn: Int, biasCount: Int?, weightNorm: Bool, initializer: ConvInit, generator: RandomGenerator) {
+        let w: Tensor
+        switch initializer {
+        case .pytorchDefault: w = generator.fanInUniform(weightShape, fanIn: fanIn)
+        case .normal(let std): w = generator.normal(weightShape, std: std)
+        }
+        let b = biasCount.map { generator.fanInUniform([$0], fanIn: fanIn) }
+        if weightNorm {
+            // g starts as ‖v‖ per row, so the initial effective weight equals v (what weight_norm() does).
+            let rows = weightShape[0], n = w.count / rows
+            var norms = [Float](repeating: 0, count: rows)
+            for r in 0..<rows {
+                var s = 0.0
+                for j in 0..<n { let v = Double(w.pointer[r * n + j]); s += v * v }
+                norms[r] = Float(s.squareRoot())
+            }
+            weightG = Tensor(shape: [rows] + Array(repeating: 1, count: weightShape.count - 1), data: norms)
+            weightV = w
+            weight = nil
+        } else {
+            weight = w; weightG = nil; weightV = nil
+        }
+        bias = b
+        super.init()
+        // Registration order = PyTorch state_dict order: a plain conv has weight, bias; weight_norm()
+        // deletes `weight` and appends weight_g, weight_v after the bias.
+        if let weight { register("weight", weight) }
+        if let bias { register("bias", bias) }
+        if let weightG, let weightV { register("weight_g", weightG); register("weight_v", weightV) }
+    }
+
+    /// The weight the convolution uses (recomputed from g and v each call when weight-normed, so
+    /// gradients reach both).
+    public var effectiveWeight: Tensor {
+        if let weight { return weight }
+        return Tensor.weightNorm(v: weightV!, g: weightG!)
+    }
+
+    public var isWeightNormed: Bool { weightG != nil }
+}
+
+/// `torch.nn.Conv1d` (optionally weight-normed): weight [out, in/groups, k], bias [out].
+public final class Conv1d: WeightedLayer {
+    public let stride: Int, padding: Int, dilation: Int, groups: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true, weightNorm: Bool = false,
+                initializer: ConvInit = .pytorchDefault, generator: RandomGenerator) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0, "Conv1d: channels must divide by groups")
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+        super.init(weightShape: [outChannels, inChannels / groups, kernelSize], fanIn: inChannels / groups * kernelSize,
+                   biasCount: bias ? outChannels : nil, weightNorm: weightNorm, initializer: initializer, generator: generator)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        conv1d(x, weight: effectiveWeight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+}
+
+/// `torch.nn.ConvTranspose1d` (optionally weight-normed): weight [in, out/groups, k], bias [out].
+public final class ConvTranspose1d: WeightedLayer {
+    public let stride: Int, padding: Int, outputPadding: Int, groups: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, weightNorm: Bool = false,
+                initializer: ConvInit = .pytorchDefault, generator: RandomGenerator) {
+        self.stride = stride; self.padding = padding; self.outputPadding = outputPadding; self.groups = groups
+        // PyTorch computes fan-in of a transposed conv from weight.size(1)·k = (out/groups)·k.
+        super.init(weightShape: [inChannels, outChannels / groups, kernelSize], fanIn: outChannels / groups * kernelSize,
+                   biasCount: bias ? outChannels : nil, weightNorm: weightNorm, initializer: initializer, generator: generator)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        convTranspose1d(x, weight: effectiveWeight, bias: bias, stride: stride, padding: padding,
+                        outputPadding: outputPadding, groups: groups)
+    }
+}
+
+/// `torch.nn.Conv2d` with a (k, 1) kernel, stride (s, 1), padding (p, 0) — the period discriminators'
+/// layer. Weight [out, in, k, 1].
+public final class Conv2dK1: WeightedLayer {
+    public let stride: Int, padding: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, weightNorm: Bool = false, generator: RandomGenerator) {
+        self.stride = stride; self.padding = padding
+        super.init(weightShape: [outChannels, inChannels, kernelSize, 1], fanIn: inChannels * kernelSize,
+                   biasCount: bias ? outChannels : nil, weightNorm: weightNorm, initializer: .pytorchDefault, generator: generator)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        conv2dK1(x, weight: effectiveWeight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// VITS's `modules.LayerNorm`: normalizes the channel axis of [B, C, T]; parameters `gamma`, `beta`.
+public final class ChannelLayerNorm: Module {
+    public let gamma: Tensor
+    public let beta: Tensor
+    public let eps: Float
+
+    public init(_ channels: Int, eps: Float = 1e-5) {
+        gamma = Tensor(repeating: 1, shape: [channels])
+        beta = Tensor(zeros: [channels])
+        self.eps = eps
+        super.init()
+        register("gamma", gamma)
+        register("beta", beta)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { layerNormChannels(x, gamma: gamma, beta: beta, eps: eps) }
+}
