@@ -27,13 +27,18 @@ let package = Package(
         // Tensors, autograd, kernels, layers, optimizers.
         .target(name: "Engine", dependencies: ["CBLAS"], swiftSettings: kernelSwift),
 
+        // Mandarin text frontend: normalization, G2P, phoneme inventory, Biaobei labels (Foundation only).
+        .target(name: "Mandarin", resources: [.copy("Resources")]),
+
         // Command-line interface: one file per command under Sources/vits/.
         .executableTarget(
             name: "vits",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Mandarin",
             ]),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
     ]
 )

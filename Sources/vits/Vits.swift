@@ -11,5 +11,7 @@ struct Vits: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            G2PCommand.self,
+            BenchCommand.self,
         ])
 }
