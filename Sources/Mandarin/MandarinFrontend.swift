@@ -1,8 +1,9 @@
 /// What the frontend made of one line of text.
 public struct G2PResult: Sendable, Equatable {
-    /// One character of the normalized text and its syllable (nil for punctuation). A Latin letter
-    /// carries its spelled name (`"F" → "ai2 fu5"`); a 儿 merged by erhua carries the merged syllable
-    /// (`一会儿 → 一 yi2, 会 hui4, 儿 huir4`).
+    /// One character of the normalized text and its reading (nil for punctuation): the character's
+    /// own syllable after polyphone and neutral-tone rules, before tone sandhi (so 可以 gives 可 ke3
+    /// while `pinyin` says ke2). A Latin letter carries its spelled name (`"F" → "ai2 fu5"`); a 儿
+    /// merged by erhua carries the merged syllable (`一会儿 → 会 hui4, 儿 huir4`).
     public struct CharReading: Sendable, Equatable {
         public let char: Character
         public let pinyin: String?
@@ -40,10 +41,9 @@ public final class MandarinFrontend: Sendable {
     /// Full analysis of one line.
     public func process(_ text: String) -> G2PResult {
         let normalized = normalizer.normalize(text)
-        let scalars = Array(normalized.unicodeScalars)
-        var state = Analysis(scalars: scalars, lexicon: lexicon)
-        state.run()
-        return state.result(text: text, normalized: normalized)
+        var analysis = Analysis(scalars: Array(normalized.unicodeScalars), lexicon: lexicon)
+        analysis.run()
+        return analysis.result(text: text, normalized: normalized)
     }
 
     /// Surface syllables only.
@@ -77,15 +77,17 @@ struct Analysis {
         var start: Int      // scalar offsets in the normalized text
         var end: Int
         var kind: Kind
-        var text: String
         var firstSyllable: Int
         var syllableCount: Int
+        var length: Int { end - start }
     }
 
     struct Slot {
-        var syllable: Syllable
+        var code: SylCode
         /// Tone before neutral-tone and sandhi rules (what 一/不 sandhi looks at).
-        var lexicalTone: Int
+        var lexicalTone: UInt8
+        /// Reading reported in `chars`: after polyphone and neutral-tone rules, before sandhi.
+        var charCode: SylCode
         var charIndex: Int
         var word: Int
         /// 儿 merged into the previous syllable: emits nothing of its own.
@@ -100,15 +102,18 @@ struct Analysis {
     init(scalars: [Unicode.Scalar], lexicon: Lexicon) {
         self.scalars = scalars
         self.lexicon = lexicon
+        words.reserveCapacity(scalars.count)
+        slots.reserveCapacity(scalars.count + 4)
     }
 
     mutating func run() {
         buildWords()
-        for w in words.indices where words[w].kind == .han {
+        for w in words.indices where words[w].kind == .han && words[w].length == 1 && words[w].syllableCount == 1 {
             G2PRules.applyContextRules(&self, word: w)
         }
         G2PRules.neutralTones(&self)
         G2PRules.resetYiBu(&self)
+        for k in slots.indices { slots[k].charCode = slots[k].code }
         G2PRules.thirdToneSandhi(&self)
         G2PRules.yiBuSandhi(&self)
         G2PRules.erhua(&self)
@@ -119,84 +124,99 @@ struct Analysis {
     mutating func buildWords() {
         var i = 0
         let n = scalars.count
+        var ends: [Int] = [], best: [Float] = [], next: [Int] = []
         while i < n {
             let c = scalars[i]
             if TextNormalizer.Scanner.isHan(c) {
                 var j = i
                 while j < n, TextNormalizer.Scanner.isHan(scalars[j]) { j += 1 }
+                lexicon.segment(scalars[i..<j], into: &ends, scratch: &best, &next)
                 var start = i
-                for end in lexicon.segment(scalars[i..<j]) {
+                for end in ends {
                     addHanWord(start: start, end: i + end)
                     start = i + end
                 }
                 i = j
             } else if TextNormalizer.Scanner.isLatin(c) {
-                let upper = Character(c).uppercased()
-                let names = LetterNames.table[upper] ?? []
+                let v = c.value >= 97 ? c.value - 97 : c.value - 65
+                let names = lexicon.letterCodes[Int(v)]
                 let first = slots.count
-                for name in names {
-                    slots.append(Slot(syllable: name, lexicalTone: name.tone, charIndex: i, word: words.count))
+                for code in names {
+                    slots.append(Slot(code: code, lexicalTone: code.tone, charCode: code, charIndex: i, word: words.count))
                 }
-                words.append(Word(start: i, end: i + 1, kind: .letter, text: String(Character(c)), firstSyllable: first, syllableCount: names.count))
+                words.append(Word(start: i, end: i + 1, kind: .letter, firstSyllable: first, syllableCount: names.count))
                 i += 1
             } else {
                 let kind: Kind = PunctuationClass.of(c) == .silent ? .silent : .pause
-                words.append(Word(start: i, end: i + 1, kind: kind, text: String(Character(c)), firstSyllable: slots.count, syllableCount: 0))
+                words.append(Word(start: i, end: i + 1, kind: kind, firstSyllable: slots.count, syllableCount: 0))
                 i += 1
             }
         }
     }
 
+    func key(_ range: Range<Int>) -> WordKey? {
+        var key = WordKey()
+        for k in range where !key.append(scalars[k].value) { return nil }
+        return key
+    }
+
+    /// Phrase reading of scalars[range] as a pool range, if the lexicon has one.
+    func phraseReading(_ range: Range<Int>) -> Range<Int>? {
+        guard let key = key(range) else { return nil }
+        let e = lexicon.find(key)
+        guard e >= 0, lexicon.isWord(e), lexicon.readingCount[e] > 0 else { return nil }
+        let s = Int(lexicon.readingStart[e])
+        return s..<(s + Int(lexicon.readingCount[e]))
+    }
+
+    mutating func appendSlots(_ reading: Range<Int>, at charIndex: Int, word: Int) {
+        var c = charIndex
+        for p in reading {
+            let code = lexicon.pool[p]
+            slots.append(Slot(code: code, lexicalTone: code.tone, charCode: code, charIndex: c, word: word))
+            c += 1
+        }
+    }
+
     mutating func addHanWord(start: Int, end: Int) {
-        var text = String.UnicodeScalarView()
-        text.append(contentsOf: scalars[start..<end])
-        let word = String(text)
         let index = words.count
         let first = slots.count
-        if end - start > 1, let reading = lexicon.phraseReading(word) {
-            for (k, s) in reading.enumerated() {
-                slots.append(Slot(syllable: s, lexicalTone: s.tone, charIndex: start + k, word: index))
-            }
+        if end - start > 1, let reading = phraseReading(start..<end) {
+            appendSlots(reading, at: start, word: index)
         } else {
             // Sub-words of the phrase table, longest first from the left; then character defaults.
             var k = start
             while k < end {
                 var matched = false
-                if end - k > 1 {
-                    var length = min(end - k, lexicon.maxWordLength)
-                    while length >= 2 {
-                        var sub = String.UnicodeScalarView()
-                        sub.append(contentsOf: scalars[k..<(k + length)])
-                        if let reading = lexicon.phraseReading(String(sub)) {
-                            for (m, s) in reading.enumerated() {
-                                slots.append(Slot(syllable: s, lexicalTone: s.tone, charIndex: k + m, word: index))
-                            }
-                            k += length
-                            matched = true
-                            break
-                        }
-                        length -= 1
+                var length = min(end - k, WordKey.capacity)
+                while length >= 2 {
+                    if let reading = phraseReading(k..<(k + length)) {
+                        appendSlots(reading, at: k, word: index)
+                        k += length
+                        matched = true
+                        break
                     }
+                    length -= 1
                 }
                 if !matched {
-                    if let s = lexicon.defaultReading(scalars[k].value) {
-                        slots.append(Slot(syllable: s, lexicalTone: s.tone, charIndex: k, word: index))
+                    if let r = lexicon.charReading(scalars[k].value) {
+                        appendSlots(r.lowerBound..<(r.lowerBound + 1), at: k, word: index)
                     }
                     k += 1
                 }
             }
         }
-        words.append(Word(start: start, end: end, kind: .han, text: word, firstSyllable: first, syllableCount: slots.count - first))
+        words.append(Word(start: start, end: end, kind: .han, firstSyllable: first, syllableCount: slots.count - first))
     }
 
     // MARK: helpers for rules
 
-    /// The neighbouring word inside the same pause phrase (nil at punctuation or the line's ends).
-    func neighbour(of w: Int, offset: Int) -> Word? {
+    /// Index of the neighbouring word inside the same pause phrase (nil at punctuation or the ends).
+    func neighbour(of w: Int, offset: Int) -> Int? {
         var k = w + offset
         while k >= 0, k < words.count {
             switch words[k].kind {
-            case .han, .letter: return words[k]
+            case .han, .letter: return k
             case .pause: return nil
             case .silent: k += offset
             }
@@ -210,9 +230,10 @@ struct Analysis {
 
     func result(text: String, normalized: String) -> G2PResult {
         var pinyin: [String] = []
+        pinyin.reserveCapacity(slots.count)
         var charPinyin = [String?](repeating: nil, count: scalars.count)
         var tokens: [String] = [PhonemeInventory.silence]
-        var wordPinyin: [String] = []
+        tokens.reserveCapacity(slots.count * 2 + 8)
         for w in words {
             switch w.kind {
             case .pause:
@@ -225,30 +246,35 @@ struct Analysis {
             case .han, .letter:
                 break
             }
-            wordPinyin.removeAll(keepingCapacity: true)
+            var letterNames: [String] = []
             for k in w.firstSyllable..<(w.firstSyllable + w.syllableCount) where !slots[k].mergedAway {
                 let slot = slots[k]
-                let spelled = slot.syllable.description
+                let spelled = lexicon.spelling(slot.code)
+                // Every lexicon and letter-table spelling is in the inventory (checked by a test);
+                // one that is not gets no tokens rather than a wrong sound.
+                guard let (initial, finals) = lexicon.baseTokens[Int(slot.code.base)] else { continue }
                 pinyin.append(spelled)
-                // Every syllable in the lexicon and letter table is inventory-valid (checked by tests);
-                // a syllable that is not would have no tokens, and is skipped rather than mis-spoken.
-                if let t = try? PhonemeInventory.tokens(for: slot.syllable) { tokens += t }
+                tokens.append(initial)
+                tokens.append(finals[Int(slot.code.tone) - 1])
+                if slot.code.erhua { tokens.append(PhonemeInventory.erhua) }
                 if w.kind == .letter {
-                    wordPinyin.append(spelled)
+                    letterNames.append(spelled)
                 } else {
-                    var own = slot.syllable
+                    var own = slot.charCode
                     own.erhua = false
-                    charPinyin[slot.charIndex] = slot.syllable.erhua ? own.description : spelled
-                    if slot.syllable.erhua, k + 1 < slots.count, slots[k + 1].mergedAway {
+                    charPinyin[slot.charIndex] = lexicon.spelling(own)
+                    if slot.code.erhua, k + 1 < slots.count, slots[k + 1].mergedAway {
                         charPinyin[slots[k + 1].charIndex] = spelled
                     }
                 }
             }
-            if w.kind == .letter { charPinyin[w.start] = wordPinyin.joined(separator: " ") }
+            if w.kind == .letter { charPinyin[w.start] = letterNames.joined(separator: " ") }
         }
         if tokens.last == PhonemeInventory.pause { tokens.removeLast() }
         tokens.append(PhonemeInventory.silence)
-        let chars = zip(normalized, charPinyin).map { G2PResult.CharReading(char: $0.0, pinyin: $0.1) }
+        var chars: [G2PResult.CharReading] = []
+        chars.reserveCapacity(scalars.count)
+        for (i, s) in scalars.enumerated() { chars.append(G2PResult.CharReading(char: Character(s), pinyin: charPinyin[i])) }
         return G2PResult(text: text, normalized: normalized, pinyin: pinyin, chars: chars, tokens: tokens)
     }
 }
@@ -256,17 +282,11 @@ struct Analysis {
 /// Latin letter names (house convention, research notes §7), straight to pinyin so that no hanzi
 /// polyphone gets in the way.
 enum LetterNames {
-    static let table: [String: [Syllable]] = {
-        let names: [String: String] = [
-            "A": "ei1", "B": "bi4", "C": "xi1", "D": "di4", "E": "yi4", "F": "ai2 fu5", "G": "ji4",
-            "H": "ei2 qi1", "I": "ai4", "J": "jie4", "K": "kai4", "L": "ai2 le5", "M": "ai2 mu5", "N": "en1",
-            "O": "ou1", "P": "pi4", "Q": "qiu1", "R": "a4 er5", "S": "ai2 si5", "T": "ti4", "U": "you1",
-            "V": "wei1", "W": "da2 bu5 liu5", "X": "ai2 ke4 si5", "Y": "wai4", "Z": "zei4",
-        ]
-        var table: [String: [Syllable]] = [:]
-        for (letter, spelled) in names {
-            table[letter] = spelled.split(separator: " ").compactMap { Syllable.parseShape($0) }
-        }
-        return table
-    }()
+    static let letters = (65...90).map { String(Character(Unicode.Scalar(UInt8($0)))) }
+    static let spellings: [String: [String]] = [
+        "A": ["ei1"], "B": ["bi4"], "C": ["xi1"], "D": ["di4"], "E": ["yi4"], "F": ["ai2", "fu5"], "G": ["ji4"],
+        "H": ["ei2", "qi1"], "I": ["ai4"], "J": ["jie4"], "K": ["kai4"], "L": ["ai2", "le5"], "M": ["ai2", "mu5"],
+        "N": ["en1"], "O": ["ou1"], "P": ["pi4"], "Q": ["qiu1"], "R": ["a4", "er5"], "S": ["ai2", "si5"], "T": ["ti4"],
+        "U": ["you1"], "V": ["wei1"], "W": ["da2", "bu5", "liu5"], "X": ["ai2", "ke4", "si5"], "Y": ["wai4"], "Z": ["zei4"],
+    ]
 }

@@ -75,7 +75,7 @@ public enum NumberReading {
 
     /// Cardinal or decimal without the counting 两 (percentages, fractions, ordinals, dates).
     static func plainCardinal(_ text: some StringProtocol) -> String {
-        if text.contains(".") { return decimal(text) }
+        if text.utf8.contains(UInt8(ascii: ".")) { return decimal(text) }
         let r = cardinal(text)
         return r.hasPrefix("两") ? "二" + r.dropFirst() : r
     }

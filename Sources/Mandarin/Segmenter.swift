@@ -4,47 +4,53 @@ extension Lexicon {
     ///
     /// best[i] = max over words w = text[i..<j] of (ln f(w) − ln F + best[j]); ties go to the
     /// longer word, as in jieba. A single character is always a candidate (frequency ≥ 1).
-    func segment(_ scalars: ArraySlice<Unicode.Scalar>) -> [Int] {
+    /// The DAG is never stored: each start extends its key one character at a time and stops as
+    /// soon as the key is not even a prefix of a dictionary word.
+    func segment(_ scalars: ArraySlice<Unicode.Scalar>, into ends: inout [Int], scratch best: inout [Float], _ next: inout [Int]) {
         let n = scalars.count
-        if n == 0 { return [] }
-        if n == 1 { return [1] }
+        ends.removeAll(keepingCapacity: true)
+        if n == 0 { return }
+        if n == 1 { ends.append(1); return }
         let base = scalars.startIndex
-        var best = [Float](repeating: 0, count: n + 1)
-        var next = [Int](repeating: 0, count: n + 1)
-        let maxLength = maxWordLength
+        best.removeAll(keepingCapacity: true)
+        best.append(contentsOf: repeatElement(0, count: n + 1))
+        next.removeAll(keepingCapacity: true)
+        next.append(contentsOf: repeatElement(0, count: n + 1))
         for i in stride(from: n - 1, through: 0, by: -1) {
-            var word = String(scalars[base + i])
-            let single = entries[word]
-            let singleLog: Float = single.map { $0.isWord ? max($0.logFrequency, 0) : 0 } ?? 0
-            var bestScore = singleLog - logTotal + best[i + 1]
+            var key = WordKey()
             var bestEnd = i + 1
-            if single != nil {
-                var j = i + 1
-                while j < n, j - i < maxLength {
-                    word.unicodeScalars.append(scalars[base + j])
-                    guard let e = entries[word] else { break }
-                    j += 1
-                    if e.isWord {
-                        let score = e.logFrequency - logTotal + best[j]
-                        if score >= bestScore { bestScore = score; bestEnd = j }
+            var bestScore = -logTotal + best[i + 1]
+            if key.append(scalars[base + i].value) {
+                let single = find(key)
+                if single >= 0 {
+                    if isWord(single) { bestScore = max(logFrequency[single], 0) - logTotal + best[i + 1] }
+                    var j = i + 1
+                    while j < n, key.append(scalars[base + j].value) {
+                        let e = find(key)
+                        if e < 0 { break }
+                        j += 1
+                        if isWord(e) {
+                            let score = logFrequency[e] - logTotal + best[j]
+                            if score >= bestScore { bestScore = score; bestEnd = j }
+                        }
                     }
                 }
             }
             best[i] = bestScore
             next[i] = bestEnd
         }
-        var ends: [Int] = []
         var i = 0
         while i < n { i = next[i]; ends.append(i) }
-        return ends
     }
 
     /// Segments a string (for tests and tools): the words in order.
     public func segment(_ text: String) -> [String] {
         let scalars = Array(text.unicodeScalars)
+        var ends: [Int] = [], best: [Float] = [], next: [Int] = []
+        segment(scalars[...], into: &ends, scratch: &best, &next)
         var words: [String] = []
         var start = 0
-        for end in segment(scalars[...]) {
+        for end in ends {
             var w = String.UnicodeScalarView()
             w.append(contentsOf: scalars[start..<end])
             words.append(String(w))

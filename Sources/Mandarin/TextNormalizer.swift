@@ -59,6 +59,8 @@ public struct TextNormalizer: Sendable {
     ]
     /// Measure words before which the number 2 is read 两 (两个, 两斤), not 二.
     static let measureWords: Set<Character> = Set("个斤本位次天年岁张条只件块台辆名人家所支把种点倍双对元角米克吨升层份页首部间套杯瓶碗句篇项道座棵匹头根节场遍趟周辈架艘枚颗粒片封盒包袋箱桶盘顿口户行列批群项笔门声步分秒毫千万亿")
+    static let phoneContextScalars = phoneContext.map { Array($0.unicodeScalars) }
+    static let scoreContextScalars = scoreContext.map { Array($0.unicodeScalars) }
     static let phoneContext = ["电话", "拨打", "热线", "号码", "尾号", "编号", "账号", "车次", "房间", "邮编", "手机", "致电", "呼叫",
                                "工号", "学号", "卡号", "单号", "分机", "QQ", "微信"]
     static let scoreContext = ["比分", "比赛", "战胜", "击败", "打败", "负于", "获胜", "险胜", "大胜", "比数"]
@@ -103,6 +105,9 @@ public struct TextNormalizer: Sendable {
 
         init(_ s: [Unicode.Scalar]) { self.s = s }
 
+        /// Scalars other than digits that can begin a number expression (currency, signs).
+        static let numberStarters: Set<Unicode.Scalar> = ["¥", "$", "€", "£", "₩", "H", "U", "-", "+"]
+
         func at(_ k: Int) -> Unicode.Scalar? { k >= 0 && k < s.count ? s[k] : nil }
         static func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0.value >= 48 && $0.value <= 57 } ?? false }
         static func isLatin(_ c: Unicode.Scalar?) -> Bool {
@@ -121,17 +126,25 @@ public struct TextNormalizer: Sendable {
             }
             return true
         }
-        /// Text before position k in the input (up to `count` scalars), for context words.
-        func before(_ k: Int, _ count: Int) -> String {
-            var t = String.UnicodeScalarView()
-            t.append(contentsOf: s[max(0, k - count)..<max(0, k)])
-            return String(t)
+        /// True when one of `words` occurs in the `count` scalars before position k.
+        func contextHas(_ words: [[Unicode.Scalar]], before k: Int, within count: Int) -> Bool {
+            let lo = max(0, k - count)
+            for w in words where w.count <= k - lo {
+                var start = lo
+                while start + w.count <= k {
+                    var j = 0
+                    while j < w.count, s[start + j] == w[j] { j += 1 }
+                    if j == w.count { return true }
+                    start += 1
+                }
+            }
+            return false
         }
 
         mutating func run() {
             while i < s.count {
                 let c = s[i]
-                if let (text, end) = numberExpression(at: i) {
+                if (Self.isDigit(c) || Self.numberStarters.contains(c)), let (text, end) = numberExpression(at: i) {
                     out += text
                     i = end
                 } else if Self.isHan(c) {
@@ -254,7 +267,7 @@ public struct TextNormalizer: Sendable {
         /// One number with everything attached to it (rules 4–11), starting at a digit.
         func quantity(at k: Int, signed: Bool) -> (String, Int)? {
             guard let (num, afterNum) = readNumber(at: k) else { return nil }
-            let isInteger = !num.contains(".")
+            let isInteger = !num.utf8.contains(UInt8(ascii: "."))
 
             // rule 4: dates
             if !signed, isInteger, num.count == 4, let sep = at(afterNum), sep == "-" || sep == "/" || sep == ".",
@@ -273,8 +286,7 @@ public struct TextNormalizer: Sendable {
             }
             // rule 5: times and scores
             if !signed, isInteger, num.count <= 2, at(afterNum) == ":", let (minutes, afterMinutes) = readInteger(at: afterNum + 1) {
-                let context = before(k, 12)
-                let isScore = TextNormalizer.scoreContext.contains { context.contains($0) }
+                let isScore = contextHas(TextNormalizer.scoreContextScalars, before: k, within: 12)
                 if minutes.count == 2, let h = Int(num), let m = Int(minutes), h <= 24, m <= 59, !isScore {
                     var text = (h == 2 ? "两" : NumberReading.plainCardinal(num)) + "点"
                     if m > 0 { text += (m < 10 ? "零" : "") + NumberReading.plainCardinal(minutes) + "分" }
@@ -313,7 +325,7 @@ public struct TextNormalizer: Sendable {
             let next = at(afterNum).map(Character.init)
             if !isInteger {
                 reading = NumberReading.decimal(num)
-            } else if out.hasSuffix("第") || before(k, 1) == "第" {
+            } else if at(k - 1) == "第" {
                 reading = NumberReading.plainCardinal(num)
             } else if next == "月" || next == "日" || next == "号" {
                 reading = NumberReading.plainCardinal(num)
@@ -361,8 +373,8 @@ public struct TextNormalizer: Sendable {
             }
             if Self.isDigit(at(j)) || at(j) == "." || at(j) == "%" { return nil }
             guard let (firstGroup, firstEnd) = readInteger(at: k) else { return nil }
-            let context = before(k, 8)
-            let hasContext = TextNormalizer.phoneContext.contains { context.contains($0) } || before(k, 3).hasSuffix("+86")
+            let hasContext = contextHas(TextNormalizer.phoneContextScalars, before: k, within: 8)
+                || (k >= 3 && s[k - 3] == "+" && s[k - 2] == "8" && s[k - 1] == "6")
             let n = digits.count
             let mobile = n == 11 && digits.hasPrefix("1") && "3456789".contains(digits[digits.index(after: digits.startIndex)])
             let landline = groups >= 2 && firstGroup.hasPrefix("0") && (3...4).contains(firstGroup.count) && (10...12).contains(n)
