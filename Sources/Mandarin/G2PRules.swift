@@ -19,18 +19,23 @@ enum G2PRules {
 
     // MARK: polyphones
 
-    /// Context rules for the most frequent single-character polyphones, applied to words of one
-    /// character only (longer words already have their reading from the lexicon).
-    static func applyContextRules(_ a: inout Analysis, word w: Int) {
+    /// Context rules for the most frequent single-character polyphones. They apply to a character
+    /// whose reading came from the character table (a one-character word, or a character inside a
+    /// word that has no phrase reading such as 重写); phrase readings are left alone. Neighbours are
+    /// the adjacent words for a one-character word, the adjacent characters inside a longer word.
+    static func applyContextRules(_ a: inout Analysis, slot: Int) {
+        let ci = a.slots[slot].charIndex
+        let w = a.slots[slot].word
         let word = a.words[w]
-        let slot = word.firstSyllable
-        let c = a.scalars[word.start]
-        let p = a.neighbour(of: w, offset: -1)
-        let n = a.neighbour(of: w, offset: 1)
-        let prevKey = p.flatMap { a.key(a.words[$0].start..<a.words[$0].end) }
-        let nextKey = n.flatMap { a.key(a.words[$0].start..<a.words[$0].end) }
-        let prevLast: Unicode.Scalar? = p.map { a.scalars[a.words[$0].end - 1] }
-        let nextFirst: Unicode.Scalar? = n.map { a.scalars[a.words[$0].start] }
+        let c = a.scalars[ci]
+        var p: Range<Int>?
+        var n: Range<Int>?
+        if ci > word.start { p = (ci - 1)..<ci } else if let k = a.neighbour(of: w, offset: -1) { p = a.words[k].start..<a.words[k].end }
+        if ci + 1 < word.end { n = (ci + 1)..<(ci + 2) } else if let k = a.neighbour(of: w, offset: 1) { n = a.words[k].start..<a.words[k].end }
+        let prevKey = p.flatMap { a.key($0) }
+        let nextKey = n.flatMap { a.key($0) }
+        let prevLast: Unicode.Scalar? = p.map { a.scalars[$0.upperBound - 1] }
+        let nextFirst: Unicode.Scalar? = n.map { a.scalars[$0.lowerBound] }
         let hasNext = n != nil
         func set(_ base: String, _ tone: Int) {
             guard let code = a.lexicon.code(base, tone) else { return }
@@ -46,7 +51,7 @@ enum G2PRules {
         case "为":
             // 以…为…, 被…为…, 视/称/选 + 为: wei2 ("to be, as"); the preposition "for" is wei4.
             var yiBefore = false
-            for k in max(0, word.start - 6)..<word.start where a.scalars[k] == "以" { yiBefore = true }
+            for k in max(0, ci - 6)..<ci where a.scalars[k] == "以" { yiBefore = true }
             if prevIs(weiVerbs) || (yiBefore && !nextIn("了什")) { set("wei", 2) } else { set("wei", 4) }
         case "长":
             if prevIs(degreeAdverbs) || nextIn("达约度期久远短条") { set("chang", 2) }
@@ -62,7 +67,7 @@ enum G2PRules {
             }
         case "地":
             // adverbial marker after a multi-character word (认真地, 慢慢地); the noun otherwise
-            if let p, a.words[p].length >= 2, hasNext, !prevIs(notAdverbialDe) { set("de", 5) } else { set("di", 4) }
+            if let p, p.count >= 2, hasNext, !prevIs(notAdverbialDe) { set("de", 5) } else { set("di", 4) }
         case "了":
             if prevIn("不得") && (!hasNext || nextIn("了吗呢啊吧")) { set("liao", 3) } else { set("le", 5) }
         case "着":

@@ -92,6 +92,8 @@ struct Analysis {
         var word: Int
         /// 儿 merged into the previous syllable: emits nothing of its own.
         var mergedAway = false
+        /// The reading is the character's default, not part of a phrase reading.
+        var fromCharTable = false
     }
 
     let scalars: [Unicode.Scalar]
@@ -108,8 +110,8 @@ struct Analysis {
 
     mutating func run() {
         buildWords()
-        for w in words.indices where words[w].kind == .han && words[w].length == 1 && words[w].syllableCount == 1 {
-            G2PRules.applyContextRules(&self, word: w)
+        for k in slots.indices where slots[k].fromCharTable && words[slots[k].word].kind == .han {
+            G2PRules.applyContextRules(&self, slot: k)
         }
         G2PRules.neutralTones(&self)
         G2PRules.resetYiBu(&self)
@@ -201,6 +203,7 @@ struct Analysis {
                 if !matched {
                     if let r = lexicon.charReading(scalars[k].value) {
                         appendSlots(r.lowerBound..<(r.lowerBound + 1), at: k, word: index)
+                        slots[slots.count - 1].fromCharTable = true
                     }
                     k += 1
                 }

@@ -43,7 +43,11 @@ public enum NumberReading {
                 out.append(digitHanzi[d])
                 out += placeUnits[p]
             }
-            out += groupUnits[groupCount - 1 - g]
+            // 1,2345,0000,0000 is 一万二千三百四十五亿: the top group of a 万亿 number says 万 and
+            // leaves 亿 to the next group when that group has digits.
+            var unit = groupUnits[groupCount - 1 - g]
+            if unit == "万亿", padded[4..<8].contains(where: { $0 != 0 }) { unit = "万" }
+            out += unit
             // A unit of 万/亿 ends the group; zeros inside the next group will add their own 零.
             pendingZero = false
             // …but a next group below 1000 (e.g. 1,0500) needs 零 before it.
@@ -52,10 +56,12 @@ public enum NumberReading {
             }
         }
         if out.hasPrefix("一十") { out.removeFirst() }
-        if ds.first == 2, out.hasPrefix("二"), let second = out.dropFirst().first, "千万亿".contains(second) {
-            out = "两" + out.dropFirst()
+        // 2 directly before 千/万/亿 is counted 两 (两千, 一万两千, 两亿), but not after 十 (十二万).
+        var chars = Array(out)
+        for k in chars.indices where chars[k] == "二" && k + 1 < chars.count && "千万亿".contains(chars[k + 1]) && (k == 0 || chars[k - 1] != "十") {
+            chars[k] = "两"
         }
-        return out
+        return String(chars)
     }
 
     /// `"12.5" → 十二点五`, `"0.25" → 零点二五`; the part after the point is read digit by digit.

@@ -158,8 +158,9 @@ public struct PhonemeInventory: Sendable {
             case "ue" where initial == "l" || initial == "n": rest = "ve"
             default: break
             }
-            // Finals that never follow a consonant initial.
+            // Finals that never follow a consonant initial; ü only after n, l (and j q x, spelled u).
             if rest == "er" || rest == "ii" || rest == "iii" { return nil }
+            if rest.hasPrefix("v"), !["n", "l", "j", "q", "x"].contains(initial) { return nil }
             return finalSet.contains(rest) ? (initial, rest) : nil
         }
         return nil

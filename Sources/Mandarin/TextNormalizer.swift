@@ -45,7 +45,7 @@ public struct TextNormalizer: Sendable {
 
     // MARK: tables
 
-    static let currencyPrefix: [(String, String)] = [("HK$", "港元"), ("US$", "美元"), ("¥", "元"), ("$", "美元"), ("€", "欧元"), ("£", "英镑"), ("₩", "韩元")]
+    static let currencyPrefix: [(String, String)] = [("HK$", "港元"), ("US$", "美元"), ("¥", "元"), ("￥", "元"), ("$", "美元"), ("€", "欧元"), ("£", "英镑"), ("₩", "韩元")]
     /// Unit symbols after a number, longest first within each spelling family.
     static let units: [(String, String)] = [
         ("km/h", "千米每小时"), ("m/s", "米每秒"), ("km²", "平方千米"), ("m²", "平方米"), ("cm²", "平方厘米"),
@@ -106,7 +106,7 @@ public struct TextNormalizer: Sendable {
         init(_ s: [Unicode.Scalar]) { self.s = s }
 
         /// Scalars other than digits that can begin a number expression (currency, signs).
-        static let numberStarters: Set<Unicode.Scalar> = ["¥", "$", "€", "£", "₩", "H", "U", "-", "+"]
+        static let numberStarters: Set<Unicode.Scalar> = ["¥", "￥", "$", "€", "£", "₩", "H", "U", "-", "+"]
 
         func at(_ k: Int) -> Unicode.Scalar? { k >= 0 && k < s.count ? s[k] : nil }
         static func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0.value >= 48 && $0.value <= 57 } ?? false }
@@ -266,24 +266,10 @@ public struct TextNormalizer: Sendable {
 
         /// One number with everything attached to it (rules 4–11), starting at a digit.
         func quantity(at k: Int, signed: Bool) -> (String, Int)? {
+            if !signed, let date = date(at: k) { return date }
             guard let (num, afterNum) = readNumber(at: k) else { return nil }
             let isInteger = !num.utf8.contains(UInt8(ascii: "."))
 
-            // rule 4: dates
-            if !signed, isInteger, num.count == 4, let sep = at(afterNum), sep == "-" || sep == "/" || sep == ".",
-               let (month, afterMonth) = readInteger(at: afterNum + 1), month.count <= 2, let m = Int(month), (1...12).contains(m) {
-                let year = NumberReading.digits(num) + "年" + NumberReading.plainCardinal(month) + "月"
-                if at(afterMonth) == sep, let (day, afterDay) = readInteger(at: afterMonth + 1), day.count <= 2,
-                   let d = Int(day), (1...31).contains(d) {
-                    var end = afterDay
-                    var suffix = "日"
-                    if at(end) == "日" || at(end) == "号" { suffix = String(Character(s[end])); end += 1 }
-                    return (year + NumberReading.plainCardinal(day) + suffix, end)
-                }
-                if sep != ".", month.count == 2, !Self.isDigit(at(afterMonth)), at(afterMonth) != sep {
-                    return (year, at(afterMonth) == "月" ? afterMonth + 1 : afterMonth)
-                }
-            }
             // rule 5: times and scores
             if !signed, isInteger, num.count <= 2, at(afterNum) == ":", let (minutes, afterMinutes) = readInteger(at: afterNum + 1) {
                 let isScore = contextHas(TextNormalizer.scoreContextScalars, before: k, within: 12)
@@ -347,6 +333,26 @@ public struct TextNormalizer: Sendable {
                 break
             }
             return (reading, end)
+        }
+
+        /// Rule 4: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD (optionally followed by 日/号), YYYY-MM, YYYY/MM.
+        func date(at k: Int) -> (String, Int)? {
+            guard let (num, afterNum) = readInteger(at: k), num.count == 4, let sep = at(afterNum), sep == "-" || sep == "/" || sep == ".",
+                  let (month, afterMonth) = readInteger(at: afterNum + 1), month.count <= 2, let m = Int(month), (1...12).contains(m) else {
+                return nil
+            }
+            let year = NumberReading.digits(num) + "年" + NumberReading.plainCardinal(month) + "月"
+            if at(afterMonth) == sep, let (day, afterDay) = readInteger(at: afterMonth + 1), day.count <= 2,
+               let d = Int(day), (1...31).contains(d) {
+                var end = afterDay
+                var suffix = "日"
+                if at(end) == "日" || at(end) == "号" { suffix = String(Character(s[end])); end += 1 }
+                return (year + NumberReading.plainCardinal(day) + suffix, end)
+            }
+            if sep != ".", month.count == 2, !Self.isDigit(at(afterMonth)), at(afterMonth) != sep {
+                return (year, at(afterMonth) == "月" ? afterMonth + 1 : afterMonth)
+            }
+            return nil
         }
 
         func readInteger(at k: Int) -> (String, Int)? {
