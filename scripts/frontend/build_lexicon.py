@@ -27,6 +27,13 @@ from pypinyin.phrases_dict import phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
 MIN_JIEBA_FREQ = 5  # measured in the research notes: pruning below 5 changes no result
+MAX_WORD_CHARS = 8  # the Swift lexicon packs a word into 8 x 16 bits; longer ones are left out
+
+# pypinyin lists a rare character's readings in no reliable order (晟 cheng2 before sheng4). For a
+# character that is rare as a word of its own, promote the reading that carries clearly more weight
+# in the phrase table (sum of the jieba frequencies of the phrases using it, 1 when unlisted).
+REORDER_MAX_CHAR_FREQ = 1000
+REORDER_MIN_RATIO = 5
 
 # Spellings with no initial+final in the inventory, mapped to the nearest one the inventory has.
 CANONICAL = {"ê": "e", "wong": "weng", "hm": "hen", "hng": "heng", "m": "mu", "n": "en", "ng": "en"}
@@ -100,9 +107,6 @@ def main():
                 ys.append(y)
         if ys:
             chars[ch] = ys
-    with open(os.path.join(out, "zh_chars.txt"), "w", encoding="utf-8") as f:
-        for ch in sorted(chars):
-            f.write("%s\t%s\n" % (ch, ",".join(chars[ch])))
 
     phrases = {}
     for word, readings in phrases_dict.items():
@@ -123,13 +127,35 @@ def main():
             if freq >= MIN_JIEBA_FREQ or word in phrases:
                 freqs[word] = freq
 
+    words = sorted(w for w in set(freqs) | set(phrases) if len(w) <= MAX_WORD_CHARS)
     with open(os.path.join(out, "zh_words.txt"), "w", encoding="utf-8") as f:
-        for word in sorted(set(freqs) | set(phrases)):
+        for word in words:
             f.write("%s\t%s\t%s\n" % (word, freqs.get(word, ""), phrases.get(word, "")))
 
-    print("pypinyin %s, jieba %s: %d chars, %d words (%d with pinyin), %d readings dropped"
-          % (pypinyin.__version__, jieba.__version__, len(chars), len(set(freqs) | set(phrases)),
-             len(phrases), dropped))
+    # reading weights from the phrase table, then the reorder described at the top
+    weight = {}
+    for word, reading in phrases.items():
+        w = freqs.get(word, 1)
+        for ch, syl in zip(word, reading.split()):
+            weight.setdefault(ch, {}).setdefault(syl, 0)
+            weight[ch][syl] += w
+    reordered = 0
+    for ch, ys in chars.items():
+        if len(ys) < 2 or freqs.get(ch, 0) >= REORDER_MAX_CHAR_FREQ or ch not in weight or ys[0].endswith("5"):
+            continue
+        wts = weight[ch]
+        best = max(ys, key=lambda y: (wts.get(y, 0), -ys.index(y)))
+        if best != ys[0] and wts.get(best, 0) >= REORDER_MIN_RATIO * max(wts.get(ys[0], 0), 1):
+            ys.remove(best)
+            ys.insert(0, best)
+            reordered += 1
+    with open(os.path.join(out, "zh_chars.txt"), "w", encoding="utf-8") as f:
+        for ch in sorted(chars):
+            f.write("%s\t%s\n" % (ch, ",".join(chars[ch])))
+
+    print("pypinyin %s, jieba %s: %d chars (%d reordered), %d words (%d with pinyin), %d readings dropped"
+          % (pypinyin.__version__, jieba.__version__, len(chars), reordered, len(words),
+             sum(1 for w in words if w in phrases), dropped))
 
 
 if __name__ == "__main__":
