@@ -41,9 +41,15 @@ public final class Lexicon: Sendable {
     static let charLimit: UInt32 = 0xFB00
 
     // Open-addressing hash table: WordKey → entry index (−1 = empty slot).
-    let slotLo: [UInt64]
-    let slotHi: [UInt64]
-    let slotEntry: [Int32]
+    /// One slot of the open-addressing table: key, entry index (−1 = empty) and the entry's
+    /// ln(frequency), side by side so that a probe touches one cache line.
+    struct HashSlot {
+        var lo: UInt64
+        var hi: UInt64
+        var entry: Int32
+        var logFrequency: Float
+    }
+    let table: [HashSlot]
     let slotMask: Int
 
     // Entries (words and prefixes of words).
@@ -51,6 +57,9 @@ public final class Lexicon: Sendable {
     let readingStart: [Int32]
     let readingCount: [UInt8]          // 0: no phrase reading
 
+    /// Entry of each single character (−1 = none), indexed by scalar − U+3000: saves one probe per
+    /// position in segmentation.
+    let singleEntry: [Int32]
     /// Character readings, indexed by scalar − U+3000: start in `pool` and count (0 = unknown).
     let charStart: [Int32]
     let charCount: [UInt8]
@@ -118,10 +127,23 @@ public final class Lexicon: Sendable {
         letterCodes = letters
         known = KnownBases(yi: b.intern("yi"), bu: b.intern("bu"), er: b.intern("er"), liao: b.intern("liao"), zhao: b.intern("zhao"))
 
-        slotLo = b.slotLo
-        slotHi = b.slotHi
-        slotEntry = b.slotEntry
+        var table = [HashSlot](repeating: HashSlot(lo: 0, hi: 0, entry: -1, logFrequency: -.infinity), count: b.slotEntry.count)
+        for i in table.indices where b.slotEntry[i] >= 0 {
+            table[i] = HashSlot(lo: b.slotLo[i], hi: b.slotHi[i], entry: b.slotEntry[i], logFrequency: b.logFrequency[Int(b.slotEntry[i])])
+        }
+        self.table = table
         slotMask = b.slotEntry.count - 1
+        var singles = [Int32](repeating: -1, count: Int(Lexicon.charLimit - Lexicon.charBase))
+        for i in singles.indices {
+            var key = WordKey()
+            _ = key.append(Lexicon.charBase + UInt32(i))
+            var slot = Lexicon.hash(key.lo, key.hi) & (b.slotEntry.count - 1)
+            while b.slotEntry[slot] >= 0 {
+                if b.slotLo[slot] == key.lo && b.slotHi[slot] == key.hi { singles[i] = b.slotEntry[slot]; break }
+                slot = (slot &+ 1) & (b.slotEntry.count - 1)
+            }
+        }
+        singleEntry = singles
         logFrequency = b.logFrequency
         readingStart = b.readingStart
         readingCount = b.readingCount
@@ -166,12 +188,14 @@ public final class Lexicon: Sendable {
 
     /// Entry index of a word or word prefix, or −1.
     @inline(__always) func find(_ key: WordKey) -> Int {
-        var i = Lexicon.hash(key.lo, key.hi) & slotMask
-        while true {
-            let e = slotEntry[i]
-            if e < 0 { return -1 }
-            if slotLo[i] == key.lo && slotHi[i] == key.hi { return Int(e) }
-            i = (i &+ 1) & slotMask
+        table.withUnsafeBufferPointer { table in
+            var i = Lexicon.hash(key.lo, key.hi) & slotMask
+            while true {
+                let slot = table[i]
+                if slot.entry < 0 { return -1 }
+                if slot.lo == key.lo && slot.hi == key.hi { return Int(slot.entry) }
+                i = (i &+ 1) & slotMask
+            }
         }
     }
 
@@ -222,12 +246,12 @@ public final class Lexicon: Sendable {
     /// Every word that has a phrase reading, sorted (for benchmark and evaluation sets).
     public func phraseWords() -> [String] {
         var out: [String] = []
-        for i in slotEntry.indices where slotEntry[i] >= 0 {
-            let e = Int(slotEntry[i])
+        for slot in table where slot.entry >= 0 {
+            let e = Int(slot.entry)
             guard isWord(e), readingCount[e] > 0 else { continue }
             var s = String.UnicodeScalarView()
-            for (word, shift) in [(slotLo[i], 0), (slotLo[i], 16), (slotLo[i], 32), (slotLo[i], 48),
-                                  (slotHi[i], 0), (slotHi[i], 16), (slotHi[i], 32), (slotHi[i], 48)] {
+            for (word, shift) in [(slot.lo, 0), (slot.lo, 16), (slot.lo, 32), (slot.lo, 48),
+                                  (slot.hi, 0), (slot.hi, 16), (slot.hi, 32), (slot.hi, 48)] {
                 let v = UInt32((word >> UInt64(shift)) & 0xFFFF)
                 if v == 0 { break }
                 if let u = Unicode.Scalar(v) { s.append(u) }

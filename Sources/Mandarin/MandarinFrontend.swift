@@ -40,8 +40,11 @@ public final class MandarinFrontend: Sendable {
 
     /// Full analysis of one line.
     public func process(_ text: String) -> G2PResult {
-        let normalized = normalizer.normalize(text)
-        var analysis = Analysis(scalars: Array(normalized.unicodeScalars), lexicon: lexicon)
+        let scalars = normalizer.normalizeScalars(text)
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        let normalized = String(view)
+        var analysis = Analysis(scalars: scalars, lexicon: lexicon)
         analysis.run()
         return analysis.result(text: text, normalized: normalized)
     }
@@ -237,11 +240,13 @@ struct Analysis {
         var charPinyin = [String?](repeating: nil, count: scalars.count)
         var tokens: [String] = [PhonemeInventory.silence]
         tokens.reserveCapacity(slots.count * 2 + 8)
+        var atBoundary = true  // last token is sil or sp
         for w in words {
             switch w.kind {
             case .pause:
-                if tokens.last != PhonemeInventory.silence && tokens.last != PhonemeInventory.pause {
+                if !atBoundary {
                     tokens.append(PhonemeInventory.pause)
+                    atBoundary = true
                 }
                 continue
             case .silent:
@@ -257,6 +262,7 @@ struct Analysis {
                 // one that is not gets no tokens rather than a wrong sound.
                 guard let (initial, finals) = lexicon.baseTokens[Int(slot.code.base)] else { continue }
                 pinyin.append(spelled)
+                atBoundary = false
                 tokens.append(initial)
                 tokens.append(finals[Int(slot.code.tone) - 1])
                 if slot.code.erhua { tokens.append(PhonemeInventory.erhua) }
@@ -273,7 +279,7 @@ struct Analysis {
             }
             if w.kind == .letter { charPinyin[w.start] = letterNames.joined(separator: " ") }
         }
-        if tokens.last == PhonemeInventory.pause { tokens.removeLast() }
+        if atBoundary && tokens.count > 1 { tokens.removeLast() }  // a trailing sp
         tokens.append(PhonemeInventory.silence)
         var chars: [G2PResult.CharReading] = []
         chars.reserveCapacity(scalars.count)

@@ -11,27 +11,39 @@ extension Lexicon {
         ends.removeAll(keepingCapacity: true)
         if n == 0 { return }
         if n == 1 { ends.append(1); return }
-        let base = scalars.startIndex
+
         best.removeAll(keepingCapacity: true)
         best.append(contentsOf: repeatElement(0, count: n + 1))
         next.removeAll(keepingCapacity: true)
         next.append(contentsOf: repeatElement(0, count: n + 1))
+        scalars.withUnsafeBufferPointer { text in
+        best.withUnsafeMutableBufferPointer { best in
+        next.withUnsafeMutableBufferPointer { next in
+        table.withUnsafeBufferPointer { table in
         for i in stride(from: n - 1, through: 0, by: -1) {
             var key = WordKey()
             var bestEnd = i + 1
             var bestScore = -logTotal + best[i + 1]
-            if key.append(scalars[base + i].value) {
-                let single = find(key)
+            let v = text[i].value
+            if key.append(v) {
+                let single = v >= Lexicon.charBase && v < Lexicon.charLimit ? Int(singleEntry[Int(v - Lexicon.charBase)]) : find(key)
                 if single >= 0 {
                     if isWord(single) { bestScore = max(logFrequency[single], 0) - logTotal + best[i + 1] }
                     var j = i + 1
-                    while j < n, key.append(scalars[base + j].value) {
-                        let e = find(key)
-                        if e < 0 { break }
-                        j += 1
-                        if isWord(e) {
-                            let score = logFrequency[e] - logTotal + best[j]
-                            if score >= bestScore { bestScore = score; bestEnd = j }
+                    extend: while j < n, key.append(text[j].value) {
+                        var slot = Lexicon.hash(key.lo, key.hi) & slotMask
+                        while true {
+                            let s = table[slot]
+                            if s.entry < 0 { break extend }
+                            if s.lo == key.lo && s.hi == key.hi {
+                                j += 1
+                                if s.logFrequency > -.infinity {
+                                    let score = s.logFrequency - logTotal + best[j]
+                                    if score >= bestScore { bestScore = score; bestEnd = j }
+                                }
+                                break
+                            }
+                            slot = (slot &+ 1) & slotMask
                         }
                     }
                 }
@@ -39,6 +51,8 @@ extension Lexicon {
             best[i] = bestScore
             next[i] = bestEnd
         }
+        }}}}
+
         var i = 0
         while i < n { i = next[i]; ends.append(i) }
     }

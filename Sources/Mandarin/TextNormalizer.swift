@@ -20,6 +20,13 @@ public struct TextNormalizer: Sendable {
     public init() {}
 
     public func normalize(_ text: String) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: normalizeScalars(text))
+        return String(view)
+    }
+
+    /// The normalized text as scalars (what the G2P works on; one character = one scalar).
+    func normalizeScalars(_ text: String) -> [Unicode.Scalar] {
         var scanner = Scanner(Self.fold(text))
         scanner.run()
         return scanner.out
@@ -99,11 +106,17 @@ public struct TextNormalizer: Sendable {
     struct Scanner {
         let s: [Unicode.Scalar]
         var i = 0
-        var out = ""
+        var out: [Unicode.Scalar] = []
         var doubleQuoteOpen = false
         var singleQuoteOpen = false
 
-        init(_ s: [Unicode.Scalar]) { self.s = s }
+        init(_ s: [Unicode.Scalar]) {
+            self.s = s
+            out.reserveCapacity(s.count + 8)
+        }
+
+        mutating func emit(_ text: String) { out.append(contentsOf: text.unicodeScalars) }
+        mutating func emit(_ c: Character) { out.append(contentsOf: c.unicodeScalars) }
 
         /// Scalars other than digits that can begin a number expression (currency, signs).
         static let numberStarters: Set<Unicode.Scalar> = ["¥", "￥", "$", "€", "£", "₩", "H", "U", "-", "+"]
@@ -145,13 +158,13 @@ public struct TextNormalizer: Sendable {
             while i < s.count {
                 let c = s[i]
                 if (Self.isDigit(c) || Self.numberStarters.contains(c)), let (text, end) = numberExpression(at: i) {
-                    out += text
+                    emit(text)
                     i = end
                 } else if Self.isHan(c) {
-                    out.unicodeScalars.append(c)
+                    out.append(c)
                     i += 1
                 } else if Self.isLatin(c) {
-                    out.unicodeScalars.append(c)  // spelled from the letter table by the G2P
+                    out.append(c)  // spelled from the letter table by the G2P
                     i += 1
                 } else {
                     symbol(c)
@@ -162,23 +175,23 @@ public struct TextNormalizer: Sendable {
 
         /// Rules 13–15 for one scalar that no number rule consumed.
         mutating func symbol(_ c: Unicode.Scalar) {
-            if let word = TextNormalizer.greek[c] ?? TextNormalizer.symbols[c] { out += word; return }
+            if let word = TextNormalizer.greek[c] ?? TextNormalizer.symbols[c] { emit(word); return }
             if c.value >= 0x2460 && c.value <= 0x2473 {  // ① … ⑳
-                out += NumberReading.cardinal(String(c.value - 0x2460 + 1))
+                emit(NumberReading.cardinal(String(c.value - 0x2460 + 1)))
                 return
             }
             switch c {
             case ">", "<":
-                if Self.isDigit(nextNonSpace(after: i)) { out += c == ">" ? "大于" : "小于" }
+                if Self.isDigit(nextNonSpace(after: i)) { emit(c == ">" ? "大于" : "小于") }
                 return
             case "*":
-                if Self.isDigit(nextNonSpace(after: i)) && lastIsNumber { out += "乘" }
+                if Self.isDigit(nextNonSpace(after: i)) && lastIsNumber { emit("乘") }
                 return
             case "\"":
-                out.append(doubleQuoteOpen ? "”" : "“"); doubleQuoteOpen.toggle(); return
+                emit(doubleQuoteOpen ? "”" : "“"); doubleQuoteOpen.toggle(); return
             case "'":
                 if Self.isLatin(at(i - 1)) && Self.isLatin(at(i + 1)) { return }  // it's, don't
-                out.append(singleQuoteOpen ? "’" : "‘"); singleQuoteOpen.toggle(); return
+                emit(singleQuoteOpen ? "’" : "‘"); singleQuoteOpen.toggle(); return
             case "-", "_", "/", "\\", "|":
                 // between hanzi a dash is a pause; inside Latin words (Wi-Fi) or elsewhere nothing.
                 if c == "-", Self.isHan(at(i - 1)) || Self.isHan(at(i + 1)) { appendPause("—") }
@@ -190,16 +203,16 @@ public struct TextNormalizer: Sendable {
                 break
             }
             if let p = TextNormalizer.pausePunctuation[c] { appendPause(p); return }
-            if let q = TextNormalizer.quotePunctuation[c] { out.append(q); return }
+            if let q = TextNormalizer.quotePunctuation[c] { emit(q); return }
             if TextNormalizer.isPunctuation(c) { appendPause("，") }
             // spaces, emoji and other symbols carry no sound
         }
 
-        mutating func appendPause(_ p: Character) { out.append(p) }
+        mutating func appendPause(_ p: Character) { emit(p) }
 
         var lastIsNumber: Bool {
             guard let last = out.last else { return false }
-            return "零一二三四五六七八九十百千万亿两幺".contains(last)
+            return G2PRules.numeralChars.contains(last) || "百千万亿".unicodeScalars.contains(last)
         }
 
         func nextNonSpace(after k: Int) -> Unicode.Scalar? {

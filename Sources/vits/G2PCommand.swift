@@ -20,9 +20,20 @@ struct G2PCommand: ParsableCommand {
     @Flag(help: "One JSON object per input line.")
     var json = false
 
+    @Option(help: "Use the lexicon in this folder (zh_chars.txt, zh_words.txt, optional zh_overrides.txt) instead of the bundled one.")
+    var lexicon: String?
+
     func run() throws {
         let frontend: MandarinFrontend
-        do { frontend = try MandarinFrontend.bundled() } catch { throw ValidationError(error.description) }
+        do {
+            if let lexicon {
+                frontend = MandarinFrontend(lexicon: try Self.loadLexicon(folder: lexicon))
+            } else {
+                frontend = try MandarinFrontend.bundled()
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
         var output = FileHandleOutput()
         if let text {
             emit(frontend.process(text), to: &output)
@@ -32,6 +43,18 @@ struct G2PCommand: ParsableCommand {
             }
         }
         output.flush()
+    }
+
+    static func loadLexicon(folder: String) throws(MandarinError) -> Lexicon {
+        func read(_ name: String, optional: Bool = false) throws(MandarinError) -> Data {
+            let path = (folder as NSString).appendingPathComponent(name)
+            if optional && !FileManager.default.fileExists(atPath: path) { return Data() }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .unreadableFile(path: path, reason: "missing or unreadable")
+            }
+            return data
+        }
+        return try Lexicon(chars: read("zh_chars.txt"), words: read("zh_words.txt"), overrides: read("zh_overrides.txt", optional: true))
     }
 
     func emit(_ r: G2PResult, to output: inout FileHandleOutput) {

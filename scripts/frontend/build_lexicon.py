@@ -4,7 +4,10 @@
 Run once by a developer (never by the product or the tests):
 
     pip install pypinyin==0.55.0 jieba==0.42.1
-    python3 scripts/frontend/build_lexicon.py Sources/Mandarin/Resources
+    python3 scripts/frontend/build_lexicon.py Sources/Mandarin/Resources [--exclude WORDS.txt]
+
+--exclude leaves the listed words' phrase readings out (and out of the reading weights below): the
+accuracy script uses it to build a lexicon that has never seen its held-out words.
 
 Writes
     zh_chars.txt   char<TAB>readings      readings comma-separated, most common first (pypinyin order)
@@ -92,7 +95,13 @@ def is_han(ch):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "Sources/Mandarin/Resources"
+    args = sys.argv[1:]
+    exclude = set()
+    if "--exclude" in args:
+        i = args.index("--exclude")
+        exclude = set(open(args[i + 1], encoding="utf-8").read().split())
+        del args[i:i + 2]
+    out = args[0] if args else "Sources/Mandarin/Resources"
     os.makedirs(out, exist_ok=True)
 
     chars = {}
@@ -110,7 +119,7 @@ def main():
 
     phrases = {}
     for word, readings in phrases_dict.items():
-        if len(word) < 2 or not all(is_han(c) for c in word) or len(readings) != len(word):
+        if len(word) < 2 or not all(is_han(c) for c in word) or len(readings) != len(word) or word in exclude:
             continue
         ys = [syllable(r[0]) for r in readings]
         if all(ys):
