@@ -13,7 +13,8 @@ enum G2PRules {
     static let degreeAdverbs = keys(["很", "太", "更", "最", "多", "真", "挺", "好", "特别", "非常", "比较", "较",
                                      "越", "那么", "这么", "不", "够", "极", "相当", "有点", "多么", "还", "也", "都", "又", "得"])
     static let weiVerbs = keys(["以", "被", "所", "成", "视", "作", "称", "选", "列", "改", "变", "化", "分", "转", "认", "定",
-                                "评", "奉", "尊", "封", "立", "推", "译", "更", "最", "极", "颇", "较", "甚", "尤", "广", "大"])
+                                "评", "奉", "尊", "封", "立", "推", "译", "更", "最", "极", "颇", "较", "甚", "尤", "广", "大",
+                                "名", "誉", "命名", "称之", "结", "拜", "沦", "划"])
     static let notAdverbialDe = keys(["这个", "那个", "土地", "各个"])
     static let particles = scalars("的了着吗呢吧啊呀啦嘛哦哟喽们么哇呗")
 
@@ -52,7 +53,10 @@ enum G2PRules {
             // 以…为…, 被…为…, 视/称/选 + 为: wei2 ("to be, as"); the preposition "for" is wei4.
             var yiBefore = false
             for k in max(0, ci - 6)..<ci where a.scalars[k] == "以" { yiBefore = true }
-            if prevIs(weiVerbs) || (yiBefore && !nextIn("了什")) { set("wei", 2) } else { set("wei", 4) }
+            // X 为 N ("is N"), 为主/为止, 图为 (captions), and 为 ending a phrase (所作所为) are wei2 too.
+            if nextIn("了什此何我他她您自") { set("wei", 4) }
+            else if prevIs(weiVerbs) || yiBefore || !hasNext || nextIn("一二三四五六七八九十百千万两几零主止") || prevIn("图皆身沦之")
+            { set("wei", 2) } else { set("wei", 4) }
         case "长":
             if prevIs(degreeAdverbs) || nextIn("达约度期久远短条") { set("chang", 2) }
         case "得":
@@ -96,8 +100,12 @@ enum G2PRules {
         case "冲":
             if nextIs(pronouns) || nextIn("着") { set("chong", 4) }
         case "个":
-            // Biaobei writes 个 mostly neutral after demonstratives and a few verbs; elsewhere full tone.
-            if prevIn("这那几是有了像找") { set("ge", 5) } else { set("ge", 4) }
+            // Biaobei writes the classifier 个 neutral more often than not (381 ge5 : 305 ge4 in its
+            // 10k labels); the full tone wins only after 一 (by a hair) and the distributives 整每各哪单.
+            if prevIn("一整每各哪单") { set("ge", 4) } else { set("ge", 5) }
+        case "子":
+            // a suffix at the end of an unlisted word (…子) is neutral; on its own it is zi3 (一子, 孔子)
+            if let p, p.upperBound == ci, p.count == 1, ci + 1 == word.end, word.length > 1 { set("zi", 5) } else { set("zi", 3) }
         case "相":
             if nextIn("貌片机") { set("xiang", 4) }
         default:
@@ -165,6 +173,8 @@ enum G2PRules {
             if let p = prev, p == "百" || p == "千" || p == "万" || p == "亿", next == "十" { keepFirst = true }
             if let n = next, digitChars.contains(n) { keepFirst = true }
             if next == "月" || next == "号" { keepFirst = true }
+            // 一点一二 written in hanzi is a decimal: 一 before 点 + digit keeps yi1
+            if next == "点", let after = a.charAt(ci + 2), digitChars.contains(after) { keepFirst = true }
             if next == "日", let p = prev, numeralChars.contains(p) || p == "月" { keepFirst = true }
             if keepFirst {
                 a.slots[k].code.tone = 1
