@@ -30,6 +30,7 @@ test: bootstrap
 ## bench: every benchmark, JSON lines on stdout
 bench: build
 	$(BIN) bench features --json
+	$(BIN) bench g2p --json
 
 clean:
 	rm -rf .build out

@@ -58,17 +58,16 @@ public final class MandarinFrontend: Sendable {
     }
 }
 
-/// Classification of a normalized-text scalar.
+/// What a non-letter character of the normalized text does: `pause` gives `sp` and ends a sandhi
+/// phrase (，。！？；：、…—～() and their ASCII/full-width forms, any other punctuation mark);
+/// `silent` gives nothing (quotes, brackets, separators, spaces).
 enum PunctuationClass {
-    case pause, silent, none
-
-    static let pauseSet: Set<Unicode.Scalar> = Set(TextNormalizer.pausePunctuation.values.flatMap { $0.unicodeScalars })
-    static let silentSet: Set<Unicode.Scalar> = Set(TextNormalizer.quotePunctuation.values.flatMap { $0.unicodeScalars })
+    case pause, silent
 
     static func of(_ c: Unicode.Scalar) -> PunctuationClass {
-        if pauseSet.contains(c) { return .pause }
-        if silentSet.contains(c) { return .silent }
-        return TextNormalizer.isPunctuation(c) ? .pause : .none
+        let folded = (0xFF01...0xFF5E).contains(c.value) ? Unicode.Scalar(c.value - 0xFEE0) ?? c : c
+        if TextNormalizer.silentPunctuation.contains(folded) || folded.properties.isWhitespace { return .silent }
+        return TextNormalizer.isPunctuation(folded) ? .pause : .silent
     }
 }
 

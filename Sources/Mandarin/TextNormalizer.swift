@@ -15,7 +15,8 @@
 /// 12. ranges N-M, N~M (any of the above on both sides)        9:00-18:00 → 九点到十八点
 /// 13. math symbols (+ = × ÷ > < ≥ ≤ ± ≈ ≠)
 /// 14. Greek letters, circled numbers, & @ #
-/// 15. punctuation → the pause set; other symbols dropped
+/// 15. punctuation and spaces kept as typed (PunctuationClass: pause → `sp`, quotes/brackets →
+///     nothing); emoji and other symbols dropped
 public struct TextNormalizer: Sendable {
     public init() {}
 
@@ -27,7 +28,7 @@ public struct TextNormalizer: Sendable {
 
     /// The normalized text as scalars (what the G2P works on; one character = one scalar).
     func normalizeScalars(_ text: String) -> [Unicode.Scalar] {
-        var scanner = Scanner(Self.fold(text))
+        var scanner = Scanner(Self.fold(text), original: Array(text.unicodeScalars))
         scanner.run()
         return scanner.out
     }
@@ -79,17 +80,9 @@ public struct TextNormalizer: Sendable {
         "=": "等于", "×": "乘", "÷": "除以", "≥": "大于等于", "≤": "小于等于", "±": "正负", "≈": "约等于",
         "≠": "不等于", "&": "和", "@": "艾特", "#": "井号", "+": "加",
     ]
-    /// Punctuation that maps to a pause (`sp`) and punctuation kept only as text (quotes, brackets).
-    static let pausePunctuation: [Unicode.Scalar: Character] = [
-        ",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "：", "(": "（", ")": "）",
-        "，": "，", "。": "。", "！": "！", "？": "？", "；": "；", "：": "：", "、": "、", "…": "…",
-        "—": "—", "（": "（", "）": "）", "～": "～", "~": "～", "⋯": "…", "｡": "。", "､": "、",
-    ]
-    static let quotePunctuation: [Unicode.Scalar: Character] = [
-        "“": "“", "”": "”", "‘": "‘", "’": "’", "「": "「", "」": "」", "『": "『", "』": "』",
-        "《": "《", "》": "》", "〈": "〈", "〉": "〉", "【": "【", "】": "】", "[": "【", "]": "】",
-        "{": "【", "}": "】", "·": "·", "・": "·", "•": "·",
-    ]
+    /// Punctuation that is only text: quotes, brackets, separators. It stays in the normalized text
+    /// but gives no pause; every other punctuation mark gives `sp` (see `PunctuationClass`).
+    static let silentPunctuation: Set<Unicode.Scalar> = Set("“”‘’「」『』《》〈〉【】[]{}\"'·・•/\\|_*<>`^#".unicodeScalars)
 
     static func isPunctuation(_ c: Unicode.Scalar) -> Bool {
         switch c.properties.generalCategory {
@@ -105,13 +98,14 @@ public struct TextNormalizer: Sendable {
 
     struct Scanner {
         let s: [Unicode.Scalar]
+        /// The input as typed (fold maps scalar to scalar, so indices agree).
+        let original: [Unicode.Scalar]
         var i = 0
         var out: [Unicode.Scalar] = []
-        var doubleQuoteOpen = false
-        var singleQuoteOpen = false
 
-        init(_ s: [Unicode.Scalar]) {
+        init(_ s: [Unicode.Scalar], original: [Unicode.Scalar]) {
             self.s = s
+            self.original = original
             out.reserveCapacity(s.count + 8)
         }
 
@@ -182,33 +176,20 @@ public struct TextNormalizer: Sendable {
             }
             switch c {
             case ">", "<":
-                if Self.isDigit(nextNonSpace(after: i)) { emit(c == ">" ? "大于" : "小于") }
-                return
+                if Self.isDigit(nextNonSpace(after: i)) { emit(c == ">" ? "大于" : "小于"); return }
             case "*":
-                if Self.isDigit(nextNonSpace(after: i)) && lastIsNumber { emit("乘") }
-                return
-            case "\"":
-                emit(doubleQuoteOpen ? "”" : "“"); doubleQuoteOpen.toggle(); return
-            case "'":
-                if Self.isLatin(at(i - 1)) && Self.isLatin(at(i + 1)) { return }  // it's, don't
-                emit(singleQuoteOpen ? "’" : "‘"); singleQuoteOpen.toggle(); return
-            case "-", "_", "/", "\\", "|":
-                // between hanzi a dash is a pause; inside Latin words (Wi-Fi) or elsewhere nothing.
-                if c == "-", Self.isHan(at(i - 1)) || Self.isHan(at(i + 1)) { appendPause("—") }
-                return
-            case ".":
-                // an ellipsis written with dots becomes one …
-                if at(i + 1) == "." { while at(i + 1) == "." { i += 1 }; appendPause("…"); return }
+                if Self.isDigit(nextNonSpace(after: i)) && lastIsNumber { emit("乘"); return }
             default:
                 break
             }
-            if let p = TextNormalizer.pausePunctuation[c] { appendPause(p); return }
-            if let q = TextNormalizer.quotePunctuation[c] { emit(q); return }
-            if TextNormalizer.isPunctuation(c) { appendPause("，") }
-            // spaces, emoji and other symbols carry no sound
+            // Punctuation and spaces stay exactly as typed, so the normalized text of plain Chinese
+            // text is the text itself; PunctuationClass decides which of them are pauses.
+            if TextNormalizer.isPunctuation(c) || c.properties.isWhitespace || TextNormalizer.silentPunctuation.contains(c) {
+                out.append(original[i])
+            }
+            // emoji and other symbols carry no sound
         }
 
-        mutating func appendPause(_ p: Character) { emit(p) }
 
         var lastIsNumber: Bool {
             guard let last = out.last else { return false }

@@ -125,14 +125,15 @@ final class NormalizerTests: XCTestCase {
     }
 
     func testRule15Punctuation() {
-        XCTAssertEqual(tn("你好,世界!"), "你好，世界！")
-        XCTAssertEqual(tn("真的?"), "真的？")
-        XCTAssertEqual(tn("他说：“好。”"), "他说：“好。”")
-        XCTAssertEqual(tn("等等..."), "等等…")
-        XCTAssertEqual(tn("中-美"), "中—美")
-        XCTAssertEqual(tn("你好 世界😀"), "你好世界", "spaces and emoji carry no sound")
-        // pause punctuation becomes sp, quotes nothing
+        // kept as typed, so plain Chinese text normalizes to itself
+        for text in ["你好,世界!", "真的?", "他说：“好。”", "等等...", "中-美", "《红楼梦》（节选）", "你好 世界"] {
+            XCTAssertEqual(tn(text), text)
+        }
+        XCTAssertEqual(tn("你好😀"), "你好", "emoji carry no sound")
+        // pause punctuation becomes sp (once), quotes, brackets and spaces nothing
         XCTAssertEqual(frontend.process("他说：“好。”").tokens, ["sil", "t", "a1", "sh", "uo1", "sp", "h", "ao3", "sil"])
+        XCTAssertEqual(frontend.process("好,好!!").tokens, ["sil", "h", "ao3", "sp", "h", "ao3", "sil"])
+        XCTAssertEqual(frontend.process("《你好》 世界").tokens, ["sil", "n", "i2", "h", "ao3", "sh", "iii4", "j", "ie4", "sil"])
     }
 }
 

@@ -19,6 +19,7 @@ Readings the phoneme inventory has no spelling for are canonicalised (see CANONI
 any reading that still does not decompose into initial + final is dropped and counted.
 The output is sorted, so the same package versions give byte-identical files.
 """
+import math
 import os
 import re
 import sys
@@ -32,11 +33,12 @@ from pypinyin.pinyin_dict import pinyin_dict
 MIN_JIEBA_FREQ = 5  # measured in the research notes: pruning below 5 changes no result
 MAX_WORD_CHARS = 8  # the Swift lexicon packs a word into 8 x 16 bits; longer ones are left out
 
-# pypinyin lists a rare character's readings in no reliable order (晟 cheng2 before sheng4). For a
+# pypinyin lists a rare character's readings in no reliable order (框 kuang1 before kuang4). For a
 # character that is rare as a word of its own, promote the reading that carries clearly more weight
-# in the phrase table (sum of the jieba frequencies of the phrases using it, 1 when unlisted).
-REORDER_MAX_CHAR_FREQ = 1000
-REORDER_MIN_RATIO = 5
+# in the phrase table: each phrase using it counts 1 + ln(1 + its jieba count, 1 when unlisted).
+# Thresholds chosen on Biaobei labels 1-9000 and g2pM's CPP dev set (docs/frontend.md).
+REORDER_MAX_CHAR_FREQ = 2000
+REORDER_MIN_RATIO = 3
 
 # Spellings with no initial+final in the inventory, mapped to the nearest one the inventory has.
 CANONICAL = {"ê": "e", "wong": "weng", "hm": "hen", "hng": "heng", "m": "mu", "n": "en", "ng": "en"}
@@ -144,7 +146,7 @@ def main():
     # reading weights from the phrase table, then the reorder described at the top
     weight = {}
     for word, reading in phrases.items():
-        w = freqs.get(word, 1)
+        w = 1 + math.log(1 + freqs.get(word, 1))
         for ch, syl in zip(word, reading.split()):
             weight.setdefault(ch, {}).setdefault(syl, 0)
             weight[ch][syl] += w
