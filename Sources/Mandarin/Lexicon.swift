@@ -345,7 +345,10 @@ private struct Builder {
             if let known = packedBaseIDs[packed] {
                 id = known
             } else {
-                id = intern(Substring(decoding: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + letters)]), as: UTF8.self))
+                // a spelling seen for the first time must exist in the phoneme inventory
+                let base = Substring(decoding: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + letters)]), as: UTF8.self)
+                guard PhonemeInventory.split(base: String(base)) != nil else { pool.removeSubrange(start...); return nil }
+                id = intern(base)
             }
             pool.append(SylCode(base: id, tone: bytes[j - 1] - UInt8(ascii: "0"), erhua: erhua))
             i = j + 1

@@ -35,6 +35,9 @@ final class LexiconTests: XCTestCase {
         XCTAssertThrowsError(try Lexicon(chars: good, words: Data("\n银行\t5\tyin2\n".utf8), overrides: Data())) {
             XCTAssertEqual($0 as? MandarinError, .resource(name: "zh_words.txt", line: 2, reason: "reading does not have one syllable per character"))
         }
+        XCTAssertThrowsError(try Lexicon(chars: good, words: Data("银行\t5\tyin2 hxng2\n".utf8), overrides: Data())) {
+            XCTAssertEqual($0 as? MandarinError, .resource(name: "zh_words.txt", line: 1, reason: "malformed pinyin reading"), "not in the inventory")
+        }
         XCTAssertThrowsError(try Lexicon(chars: good, words: Data(), overrides: Data("银行\n".utf8))) {
             XCTAssertEqual($0 as? MandarinError, .resource(name: "zh_overrides.txt", line: 1, reason: "expected 'word<TAB>pinyin[<TAB>freq]'"))
         }
