@@ -33,12 +33,15 @@ from pypinyin.pinyin_dict import pinyin_dict
 MIN_JIEBA_FREQ = 5  # measured in the research notes: pruning below 5 changes no result
 MAX_WORD_CHARS = 8  # the Swift lexicon packs a word into 8 x 16 bits; longer ones are left out
 
-# pypinyin lists a rare character's readings in no reliable order (框 kuang1 before kuang4). For a
-# character that is rare as a word of its own, promote the reading that carries clearly more weight
-# in the phrase table: each phrase using it counts 1 + ln(1 + its jieba count, 1 when unlisted).
-# Thresholds chosen on Biaobei labels 1-9000 and g2pM's CPP dev set (docs/frontend.md).
+# pypinyin lists a rare character's readings in no reliable order (框 kuang1 before kuang4, 佛 fu2
+# before fo2). Promote the reading that carries clearly more weight in the phrase table: each
+# phrase using it counts 1 + ln(1 + its jieba count, 1 when unlisted). A character that is common as
+# a word of its own (jieba count >= 2000) needs a much larger margin, since its standalone use can
+# differ from its use inside phrases. Thresholds chosen on Biaobei labels 1-9000 and g2pM's CPP dev
+# set (docs/frontend.md).
 REORDER_MAX_CHAR_FREQ = 2000
 REORDER_MIN_RATIO = 3
+REORDER_MIN_RATIO_COMMON = 10
 
 # Spellings with no initial+final in the inventory, mapped to the nearest one the inventory has.
 CANONICAL = {"ê": "e", "wong": "weng", "hm": "hen", "hng": "heng", "m": "mu", "n": "en", "ng": "en"}
@@ -152,11 +155,13 @@ def main():
             weight[ch][syl] += w
     reordered = 0
     for ch, ys in chars.items():
-        if len(ys) < 2 or freqs.get(ch, 0) >= REORDER_MAX_CHAR_FREQ or ch not in weight or ys[0].endswith("5"):
+        common = freqs.get(ch, 0) >= REORDER_MAX_CHAR_FREQ
+        if len(ys) < 2 or ch not in weight or ys[0].endswith("5"):
             continue
+        ratio = REORDER_MIN_RATIO_COMMON if common else REORDER_MIN_RATIO
         wts = weight[ch]
         best = max(ys, key=lambda y: (wts.get(y, 0), -ys.index(y)))
-        if best != ys[0] and wts.get(best, 0) >= REORDER_MIN_RATIO * max(wts.get(ys[0], 0), 1):
+        if best != ys[0] and wts.get(best, 0) >= ratio * max(wts.get(ys[0], 0), 1):
             ys.remove(best)
             ys.insert(0, best)
             reordered += 1
