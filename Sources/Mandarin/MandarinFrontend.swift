@@ -13,9 +13,16 @@ public struct G2PResult: Sendable, Equatable {
     public let normalized: String
     /// Surface syllables, Biaobei style: `["qing2", "deng3", "yi2", "huir4"]`.
     public let pinyin: [String]
-    public let chars: [CharReading]
     /// Phoneme tokens: `sil`, initials/finals (+`rr`), `sp` at pause punctuation, `sil`.
     public let tokens: [String]
+    /// Every character of `normalized` with its reading (built on request: most callers only
+    /// need `pinyin` and `tokens`).
+    public var chars: [CharReading] {
+        zip(normalizedScalars, charPinyin).map { CharReading(char: Character($0.0), pinyin: $0.1) }
+    }
+
+    let normalizedScalars: [Unicode.Scalar]
+    let charPinyin: [String?]
 }
 
 /// The Mandarin frontend: normalization → segmentation → readings → polyphone rules → neutral
@@ -280,10 +287,8 @@ struct Analysis {
         }
         if atBoundary && tokens.count > 1 { tokens.removeLast() }  // a trailing sp
         tokens.append(PhonemeInventory.silence)
-        var chars: [G2PResult.CharReading] = []
-        chars.reserveCapacity(scalars.count)
-        for (i, s) in scalars.enumerated() { chars.append(G2PResult.CharReading(char: Character(s), pinyin: charPinyin[i])) }
-        return G2PResult(text: text, normalized: normalized, pinyin: pinyin, chars: chars, tokens: tokens)
+        return G2PResult(text: text, normalized: normalized, pinyin: pinyin, tokens: tokens,
+                         normalizedScalars: scalars, charPinyin: charPinyin)
     }
 }
 

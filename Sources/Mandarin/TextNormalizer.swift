@@ -66,7 +66,7 @@ public struct TextNormalizer: Sendable {
         ("W", "瓦"), ("V", "伏"), ("A", "安"),
     ]
     /// Measure words before which the number 2 is read 两 (两个, 两斤), not 二.
-    static let measureWords: Set<Character> = Set("个斤本位次天年岁张条只件块台辆名人家所支把种点倍双对元角米克吨升层份页首部间套杯瓶碗句篇项道座棵匹头根节场遍趟周辈架艘枚颗粒片封盒包袋箱桶盘顿口户行列批群项笔门声步分秒毫千万亿")
+    static let measureWords: Set<Unicode.Scalar> = Set("个斤本位次天年岁张条只件块台辆名人家所支把种点倍双对元角米克吨升层份页首部间套杯瓶碗句篇项道座棵匹头根节场遍趟周辈架艘枚颗粒片封盒包袋箱桶盘顿口户行列批群项笔门声步分秒毫千万亿".unicodeScalars)
     static let phoneContextScalars = phoneContext.map { Array($0.unicodeScalars) }
     static let scoreContextScalars = scoreContext.map { Array($0.unicodeScalars) }
     static let phoneContext = ["电话", "拨打", "热线", "号码", "尾号", "编号", "账号", "车次", "房间", "邮编", "手机", "致电", "呼叫",
@@ -302,7 +302,7 @@ public struct TextNormalizer: Sendable {
             }
             // rule 10: decimals, ordinals, dates, counting
             var reading: String
-            let next = at(afterNum).map(Character.init)
+            let next = at(afterNum)
             if !isInteger {
                 reading = NumberReading.decimal(num)
             } else if at(k - 1) == "第" {
@@ -317,7 +317,9 @@ public struct TextNormalizer: Sendable {
             var end = afterNum
             var j = afterNum
             while at(j) == " " { j += 1 }
-            for (symbol, name) in TextNormalizer.units where matches(symbol, at: j) {
+            let unitStart = at(j)
+            let mayBeUnit = Self.isLatin(unitStart) || unitStart == "℃" || unitStart == "°" || unitStart == "㎡"
+            for (symbol, name) in TextNormalizer.units where mayBeUnit && matches(symbol, at: j) {
                 let after = j + symbol.unicodeScalars.count
                 if Self.isLatin(at(after)) { continue }  // part of a longer word
                 if num == "2", isInteger, !name.hasSuffix("度") { reading = "两" }
@@ -373,14 +375,16 @@ public struct TextNormalizer: Sendable {
             }
             if Self.isDigit(at(j)) || at(j) == "." || at(j) == "%" { return nil }
             guard let (firstGroup, firstEnd) = readInteger(at: k) else { return nil }
-            let hasContext = contextHas(TextNormalizer.phoneContextScalars, before: k, within: 8)
-                || (k >= 3 && s[k - 3] == "+" && s[k - 2] == "8" && s[k - 1] == "6")
             let n = digits.count
             let mobile = n == 11 && digits.hasPrefix("1") && "3456789".contains(digits[digits.index(after: digits.startIndex)])
             let landline = groups >= 2 && firstGroup.hasPrefix("0") && (3...4).contains(firstGroup.count) && (10...12).contains(n)
             let service = groups == 3 && (firstGroup == "400" || firstGroup == "800") && n == 10
             if mobile || landline || service { return (digits, j) }
-            if hasContext && n >= 3 && !(at(j) == "年" || at(j) == "月" || at(j) == "日") { return (digits, j) }
+            if n >= 3, !(at(j) == "年" || at(j) == "月" || at(j) == "日"),
+               contextHas(TextNormalizer.phoneContextScalars, before: k, within: 8)
+                || (k >= 3 && s[k - 3] == "+" && s[k - 2] == "8" && s[k - 1] == "6") {
+                return (digits, j)
+            }
             // single group: a leading 0 or a run too long to be a quantity
             if groups == 1 || firstEnd == j {
                 if firstGroup.count >= 2 && firstGroup.hasPrefix("0") { return (firstGroup, firstEnd) }
