@@ -31,6 +31,7 @@ test: bootstrap
 bench: build
 	$(BIN) bench features --json
 	$(BIN) bench ops --json
+	$(BIN) bench g2p --json
 
 clean:
 	rm -rf .build out

@@ -42,8 +42,11 @@ let package = Package(
         // Tensors, autograd, kernels, layers, optimizers.
         .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "Formats"], swiftSettings: kernelSwift),
 
+        // Mandarin text frontend: normalization, G2P, phoneme inventory, Biaobei labels (Foundation only).
+        .target(name: "Mandarin", resources: [.copy("Resources")]),
+
         // Corpora, manifests, feature cache, bucketed batches.
-        .target(name: "Corpus"),
+        .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
         // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
         .target(name: "VITS", dependencies: ["Engine", "Formats"], swiftSettings: kernelSwift),
@@ -51,20 +54,22 @@ let package = Package(
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),
 
+
         // Command-line interface: one file per command under Sources/vits/.
         .executableTarget(
             name: "vits",
             dependencies: [
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "Formats", "Audio", "Features", "VITS",
+                "Formats", "Audio", "Features", "Mandarin", "VITS",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Audio", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
+        .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats"], resources: [.copy("Fixtures")]),
     ]

@@ -15,5 +15,6 @@ struct Vits: ParsableCommand {
             AudioCommand.self,
             BenchCommand.self,
             InspectCommand.self,
+            G2PCommand.self,
         ])
 }
