@@ -15,6 +15,8 @@ public class WeightedLayer: Module {
     public let weightG: Tensor?
     public let weightV: Tensor?
     public let bias: Tensor?
+    /// Low-rank adapter (fine-tuning), see LoRA.swift.
+    public internal(set) var lora: LoRAAdapter?
 
     init(weightShape: [Int], fanIn: Int, biasCount: Int?, weightNorm: Bool, initializer: ConvInit, generator: RandomGenerator) {
         let w: Tensor
@@ -71,7 +73,14 @@ public final class Conv1d: WeightedLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv1d(x, weight: effectiveWeight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        func run(_ input: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+            conv1d(input, weight: w, bias: b, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
+        if let lora, lora.usesDropoutPath(training: isTraining) {
+            let w = effectiveWeight
+            return run(x, w, bias) + run(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
+        }
+        return run(x, adaptedWeight, bias)
     }
 }
 
@@ -89,8 +98,14 @@ public final class ConvTranspose1d: WeightedLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        convTranspose1d(x, weight: effectiveWeight, bias: bias, stride: stride, padding: padding,
-                        outputPadding: outputPadding, groups: groups)
+        func run(_ input: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+            convTranspose1d(input, weight: w, bias: b, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups)
+        }
+        if let lora, lora.usesDropoutPath(training: isTraining) {
+            let w = effectiveWeight
+            return run(x, w, bias) + run(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
+        }
+        return run(x, adaptedWeight, bias)
     }
 }
 
@@ -107,7 +122,14 @@ public final class Conv2dK1: WeightedLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv2dK1(x, weight: effectiveWeight, bias: bias, stride: stride, padding: padding)
+        func run(_ input: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+            conv2dK1(input, weight: w, bias: b, stride: stride, padding: padding)
+        }
+        if let lora, lora.usesDropoutPath(training: isTraining) {
+            let w = effectiveWeight
+            return run(x, w, bias) + run(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
+        }
+        return run(x, adaptedWeight, bias)
     }
 }
 
