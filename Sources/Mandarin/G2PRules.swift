@@ -16,7 +16,12 @@ enum G2PRules {
                                 "评", "奉", "尊", "封", "立", "推", "译", "更", "最", "极", "颇", "较", "甚", "尤", "广", "大",
                                 "名", "誉", "命名", "称之", "结", "拜", "沦", "划"])
     static let notAdverbialDe = keys(["这个", "那个", "土地", "各个"])
-    static let particles = scalars("的了着吗呢吧啊呀啦嘛哦哟喽们么哇呗")
+    static func isParticle(_ c: Unicode.Scalar) -> Bool {
+        switch c {
+        case "的", "了", "着", "吗", "呢", "吧", "啊", "呀", "啦", "嘛", "哦", "哟", "喽", "们", "么", "哇", "呗": return true
+        default: return false
+        }
+    }
 
     // MARK: polyphones
 
@@ -119,7 +124,7 @@ enum G2PRules {
     /// neutral tones (孩子 zi5, 什么 me5) are already in the readings. 个 is handled above.
     static func neutralTones(_ a: inout Analysis) {
         for w in a.words.indices where a.words[w].kind == .han && a.words[w].length == 1 && a.words[w].syllableCount == 1 {
-            guard particles.contains(a.scalars[a.words[w].start]) else { continue }
+            guard isParticle(a.scalars[a.words[w].start]) else { continue }
             let slot = a.words[w].firstSyllable
             // 了 read liao3 and 着 read zhao2 by the rules above keep their tones.
             let base = a.slots[slot].code.base

@@ -70,7 +70,10 @@ public final class Lexicon: Sendable {
     let baseIDs: [String: UInt16]
     let spelled: [String]
     /// Phoneme tokens of each base: initial (or ^) and toneless final; nil when not in the inventory.
-    let baseTokens: [(String, [String])?]
+    /// (empty initial = not in the inventory; cannot happen, the loader rejects such spellings)
+    let baseInitial: [String]
+    /// `baseFinal[base * 5 + tone − 1]`: the toned final token.
+    let baseFinal: [String]
 
     /// Spelled names of A…Z (LetterNames).
     let letterCodes: [[SylCode]]
@@ -153,20 +156,20 @@ public final class Lexicon: Sendable {
         bases = b.bases
         baseIDs = b.baseIDs
         var spelled: [String] = []
-        var tokens: [(String, [String])?] = []
+        var initials: [String] = []
+        var finals: [String] = []
         for base in b.bases {
             for tone in 1...5 {
                 spelled.append(base + String(tone))
                 spelled.append(base + "r" + String(tone))
             }
-            if let (initial, final) = PhonemeInventory.split(base: base) {
-                tokens.append((initial, (1...5).map { final + String($0) }))
-            } else {
-                tokens.append(nil)
-            }
+            let (initial, final) = PhonemeInventory.split(base: base) ?? ("", "")
+            initials.append(initial)
+            for tone in 1...5 { finals.append(final.isEmpty ? "" : final + String(tone)) }
         }
         self.spelled = spelled
-        self.baseTokens = tokens
+        self.baseInitial = initials
+        self.baseFinal = finals
         logTotal = Float(log(max(b.total, 1)))
         maxWordLength = b.maxLength
         wordCount = b.wordCount

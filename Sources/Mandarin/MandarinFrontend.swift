@@ -48,9 +48,7 @@ public final class MandarinFrontend: Sendable {
     /// Full analysis of one line.
     public func process(_ text: String) -> G2PResult {
         let scalars = normalizer.normalizeScalars(text)
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
-        let normalized = String(view)
+        let normalized = TextNormalizer.string(scalars)
         var analysis = Analysis(scalars: scalars, lexicon: lexicon)
         analysis.run()
         return analysis.result(text: text, normalized: normalized)
@@ -266,11 +264,12 @@ struct Analysis {
                 let spelled = lexicon.spelling(slot.code)
                 // Every lexicon and letter-table spelling is in the inventory (checked by a test);
                 // one that is not gets no tokens rather than a wrong sound.
-                guard let (initial, finals) = lexicon.baseTokens[Int(slot.code.base)] else { continue }
+                let base = Int(slot.code.base)
+                guard !lexicon.baseInitial[base].isEmpty else { continue }
                 pinyin.append(spelled)
                 atBoundary = false
-                tokens.append(initial)
-                tokens.append(finals[Int(slot.code.tone) - 1])
+                tokens.append(lexicon.baseInitial[base])
+                tokens.append(lexicon.baseFinal[base * 5 + Int(slot.code.tone) - 1])
                 if slot.code.erhua { tokens.append(PhonemeInventory.erhua) }
                 if w.kind == .letter {
                     letterNames.append(spelled)

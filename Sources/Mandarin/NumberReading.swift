@@ -79,9 +79,7 @@ public enum NumberReading {
             && (out[k + 1] == "千" || out[k + 1] == "万" || out[k + 1] == "亿") && (k == 0 || out[k - 1] != "十") {
             out[k] = "两"
         }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: out)
-        return String(view)
+        return TextNormalizer.string(out)
     }
 
     /// `"12.5" → 十二点五`, `"0.25" → 零点二五`; the part after the point is read digit by digit.

@@ -21,14 +21,15 @@ public struct TextNormalizer: Sendable {
     public init() {}
 
     public func normalize(_ text: String) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: normalizeScalars(text))
-        return String(view)
+        TextNormalizer.string(normalizeScalars(text))
     }
 
     /// The normalized text as scalars (what the G2P works on; one character = one scalar).
     func normalizeScalars(_ text: String) -> [Unicode.Scalar] {
-        var scanner = Scanner(Self.fold(text), original: Array(text.unicodeScalars))
+        var original: [Unicode.Scalar] = []
+        original.reserveCapacity(text.utf8.count)
+        for u in text.unicodeScalars { original.append(u) }
+        var scanner = Scanner(Self.fold(original), original: original)
         scanner.run()
         return scanner.out
     }
@@ -37,18 +38,28 @@ public struct TextNormalizer: Sendable {
 
     /// Full-width ASCII variants → ASCII; ideographic space → space. CJK punctuation that is already
     /// in the pause set (，。！？；：、) is folded too and mapped back by rule 15.
-    static func fold(_ text: String) -> [Unicode.Scalar] {
-        var out: [Unicode.Scalar] = []
-        out.reserveCapacity(text.unicodeScalars.count)
-        for s in text.unicodeScalars {
-            switch s.value {
-            case 0xFF01...0xFF5E: out.append(Unicode.Scalar(s.value - 0xFEE0) ?? s)
-            case 0x3000, 0x00A0: out.append(" ")
-            case 0x2212, 0x2013: out.append("-")  // minus sign, en dash
-            default: out.append(s)
+    static func fold(_ text: String) -> [Unicode.Scalar] { fold(Array(text.unicodeScalars)) }
+
+    static func fold(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out = scalars
+        for k in out.indices {
+            let v = out[k].value
+            switch v {
+            case 0xFF01...0xFF5E: out[k] = Unicode.Scalar(v - 0xFEE0) ?? out[k]
+            case 0x3000, 0x00A0: out[k] = " "
+            case 0x2212, 0x2013: out[k] = "-"  // minus sign, en dash
+            default: break
             }
         }
         return out
+    }
+
+    /// Scalars → String through UTF-8 bytes (much faster than appending to a UnicodeScalarView).
+    static func string(_ scalars: [Unicode.Scalar]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scalars.count * 3)
+        for s in scalars { UTF8.encode(s) { bytes.append($0) } }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: tables
@@ -113,7 +124,12 @@ public struct TextNormalizer: Sendable {
         mutating func emit(_ c: Character) { out.append(contentsOf: c.unicodeScalars) }
 
         /// Scalars other than digits that can begin a number expression (currency, signs).
-        static let numberStarters: Set<Unicode.Scalar> = ["¥", "￥", "$", "€", "£", "₩", "H", "U", "-", "+"]
+        static func canStartNumber(_ c: Unicode.Scalar) -> Bool {
+            switch c {
+            case "0"..."9", "¥", "￥", "$", "€", "£", "₩", "H", "U", "-", "+": return true
+            default: return false
+            }
+        }
 
         func at(_ k: Int) -> Unicode.Scalar? { k >= 0 && k < s.count ? s[k] : nil }
         static func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0.value >= 48 && $0.value <= 57 } ?? false }
@@ -151,7 +167,7 @@ public struct TextNormalizer: Sendable {
         mutating func run() {
             while i < s.count {
                 let c = s[i]
-                if (Self.isDigit(c) || Self.numberStarters.contains(c)), let (text, end) = numberExpression(at: i) {
+                if Self.canStartNumber(c), let (text, end) = numberExpression(at: i) {
                     emit(text)
                     i = end
                 } else if Self.isHan(c) {
