@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Corpus"),
 
         // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
-        .target(name: "VITS", dependencies: ["Engine", "Formats"], swiftSettings: kernelSwift),
+        .target(name: "VITS", dependencies: ["Engine", "Formats", "Features"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),
@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )
