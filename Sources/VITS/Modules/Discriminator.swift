@@ -3,8 +3,6 @@ import Engine
 
 /// Why a discriminator could not be built.
 public enum DiscriminatorError: Error, Equatable, CustomStringConvertible {
-    /// `model.use_spectral_norm = true`: not implemented (no reference config uses it).
-    case spectralNormUnsupported
     /// The width multiplier gives a fractional or out-of-range channel count.
     case invalidWidthMultiplier(Double)
     /// A period list entry is not positive, or the list is empty.
@@ -12,8 +10,6 @@ public enum DiscriminatorError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .spectralNormUnsupported:
-            return "model.use_spectral_norm: spectral-normed discriminators are not supported; set it to false (the reference configs all do)"
         case .invalidWidthMultiplier(let m):
             return "model.discriminator_width_multiplier: \(m) gives a fractional discriminator channel count; use a multiple of 1/16 in (0, 16]"
         case .invalidPeriods(let p):
@@ -31,22 +27,30 @@ public struct DiscriminatorOutput {
     public let featureMaps: [[Tensor]]
 }
 
+/// A weight-normed (reference default) or spectral-normed discriminator conv of the given geometry.
+func discriminatorLayer(_ c: DiscriminatorConv, periodConv: Bool, spectralNorm: Bool,
+                        generator: RandomGenerator) -> any DiscriminatorLayer {
+    if spectralNorm { return SpectralNormConv(c, periodConv: periodConv, generator: generator) }
+    if periodConv {
+        return Conv2dK1(c.inChannels, c.outChannels, kernelSize: c.kernel, stride: c.stride, padding: c.padding,
+                        weightNorm: true, generator: generator)
+    }
+    return Conv1d(c.inChannels, c.outChannels, kernelSize: c.kernel, stride: c.stride, padding: c.padding,
+                  groups: c.groups, weightNorm: true, generator: generator)
+}
+
 /// The reference `DiscriminatorS`: a stack of (grouped, strided) weight-normed 1-D convs over raw
 /// audio [B, 1, T], leaky ReLU 0.1 after each but the last.
 public final class DiscriminatorS: Module {
-    public let convs = ModuleList<Conv1d>()
-    public let convPost: Conv1d
+    /// `convs.0 …` (registered under `convs`), in call order.
+    public let layers: [any DiscriminatorLayer]
+    public let convPost: any DiscriminatorLayer
 
-    public init(geometry: DiscriminatorGeometry, generator: RandomGenerator) {
-        let p = geometry.scalePost
-        let layers = geometry.scaleConvs.map { c in
-            Conv1d(c.inChannels, c.outChannels, kernelSize: c.kernel, stride: c.stride, padding: c.padding,
-                   groups: c.groups, weightNorm: true, generator: generator)
-        }
-        convPost = Conv1d(p.inChannels, p.outChannels, kernelSize: p.kernel, stride: p.stride, padding: p.padding,
-                          weightNorm: true, generator: generator)
+    public init(geometry: DiscriminatorGeometry, spectralNorm: Bool = false, generator: RandomGenerator) {
+        layers = geometry.scaleConvs.map { discriminatorLayer($0, periodConv: false, spectralNorm: spectralNorm, generator: generator) }
+        convPost = discriminatorLayer(geometry.scalePost, periodConv: false, spectralNorm: spectralNorm, generator: generator)
         super.init()
-        register("convs", convs)
+        let convs = register("convs", ModuleList<Module>())
         for layer in layers { convs.append(layer) }
         register("conv_post", convPost)
     }
@@ -55,7 +59,7 @@ public final class DiscriminatorS: Module {
     public func callAsFunction(_ audio: Tensor) -> (logits: Tensor, featureMaps: [Tensor]) {
         var x = audio
         var featureMaps: [Tensor] = []
-        for conv in convs {
+        for conv in layers {
             x = leakyRelu(conv(x), slope: 0.1)
             featureMaps.append(x)
         }
@@ -70,21 +74,17 @@ public final class DiscriminatorS: Module {
 /// (stride (s, 1)) with leaky ReLU 0.1 after each but the last.
 public final class DiscriminatorP: Module {
     public let period: Int
-    public let convs = ModuleList<Conv2dK1>()
-    public let convPost: Conv2dK1
+    /// `convs.0 …` (registered under `convs`), in call order.
+    public let layers: [any DiscriminatorLayer]
+    public let convPost: any DiscriminatorLayer
 
-    public init(period: Int, geometry: DiscriminatorGeometry, generator: RandomGenerator) {
+    public init(period: Int, geometry: DiscriminatorGeometry, spectralNorm: Bool = false, generator: RandomGenerator) {
         precondition(period >= 1, "DiscriminatorP: period must be positive, got \(period)")
         self.period = period
-        let p = geometry.periodPost
-        let layers = geometry.periodConvs.map { c in
-            Conv2dK1(c.inChannels, c.outChannels, kernelSize: c.kernel, stride: c.stride, padding: c.padding,
-                     weightNorm: true, generator: generator)
-        }
-        convPost = Conv2dK1(p.inChannels, p.outChannels, kernelSize: p.kernel, stride: p.stride, padding: p.padding,
-                            weightNorm: true, generator: generator)
+        layers = geometry.periodConvs.map { discriminatorLayer($0, periodConv: true, spectralNorm: spectralNorm, generator: generator) }
+        convPost = discriminatorLayer(geometry.periodPost, periodConv: true, spectralNorm: spectralNorm, generator: generator)
         super.init()
-        register("convs", convs)
+        let convs = register("convs", ModuleList<Module>())
         for layer in layers { convs.append(layer) }
         register("conv_post", convPost)
     }
@@ -99,7 +99,7 @@ public final class DiscriminatorP: Module {
         }
         x = x.reshaped([x.shape[0], x.shape[1], x.shape[2] / period, period])
         var featureMaps: [Tensor] = []
-        for conv in convs {
+        for conv in layers {
             x = leakyRelu(conv(x), slope: 0.1)
             featureMaps.append(x)
         }
@@ -112,6 +112,8 @@ public final class DiscriminatorP: Module {
 /// The reference `MultiPeriodDiscriminator`: `discriminators.0` is a DiscriminatorS, then one
 /// DiscriminatorP per period. Keys and shapes equal `VITSParameters.discriminator(config)`.
 ///
+/// Every conv is weight-normed (keys `bias`, `weight_g`, `weight_v`), or spectral-normed (`bias`,
+/// `weight_orig`, buffers `weight_u`, `weight_v`) when built with `spectralNorm`.
 /// Our extensions (`model.discriminator_width_multiplier`, `model.discriminator_periods`) narrow
 /// the channels and choose the periods; their defaults (1, [2, 3, 5, 7, 11]) are the reference.
 public final class MultiPeriodDiscriminator: Module {
@@ -119,23 +121,23 @@ public final class MultiPeriodDiscriminator: Module {
     public let scaleDiscriminator: DiscriminatorS
     public let periodDiscriminators: [DiscriminatorP]
 
-    /// Builds the discriminator a config describes (weights: PyTorch default init, weight norm with g = ‖v‖).
+    /// Builds the discriminator a config describes (PyTorch default init; weight norm with g = ‖v‖,
+    /// or spectral norm when `use_spectral_norm`).
     public convenience init(config: VITSConfig, generator: RandomGenerator) throws(DiscriminatorError) {
         let m = config.model
-        if m.useSpectralNorm { throw .spectralNormUnsupported }
         guard let geometry = DiscriminatorGeometry.make(widthMultiplier: m.discriminatorWidthMultiplier) else {
             throw .invalidWidthMultiplier(m.discriminatorWidthMultiplier)
         }
-        try self.init(geometry: geometry, periods: m.discriminatorPeriods, generator: generator)
+        try self.init(geometry: geometry, periods: m.discriminatorPeriods, spectralNorm: m.useSpectralNorm, generator: generator)
     }
 
     public init(geometry: DiscriminatorGeometry = .reference, periods: [Int] = [2, 3, 5, 7, 11],
-                generator: RandomGenerator) throws(DiscriminatorError) {
+                spectralNorm: Bool = false, generator: RandomGenerator) throws(DiscriminatorError) {
         guard !periods.isEmpty, periods.allSatisfy({ $0 >= 1 }), Set(periods).count == periods.count else {
             throw .invalidPeriods(periods)
         }
-        scaleDiscriminator = DiscriminatorS(geometry: geometry, generator: generator)
-        periodDiscriminators = periods.map { DiscriminatorP(period: $0, geometry: geometry, generator: generator) }
+        scaleDiscriminator = DiscriminatorS(geometry: geometry, spectralNorm: spectralNorm, generator: generator)
+        periodDiscriminators = periods.map { DiscriminatorP(period: $0, geometry: geometry, spectralNorm: spectralNorm, generator: generator) }
         super.init()
         register("discriminators", discriminators)
         discriminators.append(scaleDiscriminator)
