@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
         // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
-        .target(name: "VITS", dependencies: ["Engine", "Formats"], swiftSettings: kernelSwift),
+        .target(name: "VITS", dependencies: ["Engine", "Formats", "Features"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),
@@ -71,6 +71,6 @@ let package = Package(
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine"]),
-        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )
