@@ -83,7 +83,10 @@ final class TextSideParityTests: XCTestCase {
 
     override func tearDown() {
         if !report.isEmpty {
-            let groups = Dictionary(grouping: report, by: { $0.key.split(separator: ":").prefix(2).joined(separator: ":") })
+            let groups = Dictionary(grouping: report) { entry in
+                let fields = entry.key.split(separator: ":")
+                return fields.prefix(2).joined(separator: ":") + (fields.last!.hasPrefix("grad.") ? " gradients" : " forward")
+            }
             for (group, entries) in groups.sorted(by: { $0.key < $1.key }) {
                 let worst = entries.max { $0.value < $1.value }!
                 print("parity \(name) \(group): \(entries.count) tensors, worst \(worst.key.split(separator: ":").last!) \(worst.value)")
@@ -136,6 +139,15 @@ final class TextSideParityTests: XCTestCase {
                 XCTAssertEqual(ours, reference, "\(name): \(prefix)")
             }
             XCTAssertEqual(specs.contains { $0.module == "emb_g" }, config.isMultiSpeaker, name)
+
+            // Registered under one parent as SynthesizerTrn will (dp through the protocol existential).
+            let parent = Module()
+            parent.register("enc_p", TextEncoder(config: config, vocabularySize: vocabulary, generator: rng))
+            parent.register("dp", makeDurationPredictor(config: config, generator: rng))
+            if config.isMultiSpeaker { parent.register("emb_g", SpeakerEmbedding(config: config, generator: rng)) }
+            XCTAssertEqual(parent.namedParameters().map { ParameterSpec(key: $0.0, shape: $0.1.shape) },
+                           specs.filter { ["enc_p", "dp", "emb_g"].contains($0.module) }.map { ParameterSpec(key: $0.key, shape: $0.shape) },
+                           name)
         }
     }
 
