@@ -1,0 +1,135 @@
+import Foundation
+import Engine
+
+/// Multi-head self-attention with relative position embeddings (VITS `attentions.MultiHeadAttention`
+/// with `window_size` 4, `heads_share` true, no proximal bias, no block length).
+///
+/// With q̃ = q/√d_k, and tables E_k, E_v of the 2w+1 offsets −w…w shared by all heads:
+///     S[i, j] = q̃_i·k_j + q̃_i·E_k[j − i]      (the relative term is 0 for |j − i| > w)
+///     P = softmax_j(S masked with −1e4),  O_i = Σ_j P[i, j]·(v_j + E_v[j − i])
+/// The reference builds the relative terms with pad/reshape tricks over [T, 2T−1] matrices; here
+/// they go through a [T, 2w+1] band (`RelativePositionBand`), O(T·w·d_k) instead of O(T²·d_k).
+///
+/// Keys (state_dict order): `emb_rel_k`, `emb_rel_v` [1, 2w+1, d_k] (own tensors first), then
+/// `conv_q`, `conv_k`, `conv_v`, `conv_o` (1×1 convs). q, k, v are laid out head-major: channel
+/// = head·d_k + d, viewed as [B, heads, d_k, T] without a copy.
+public final class RelativeMultiHeadAttention: Module {
+    public let heads: Int
+    public let channelsPerHead: Int
+    public let window: Int
+    public let embRelK: Tensor
+    public let embRelV: Tensor
+    public let convQ: Conv1d
+    public let convK: Conv1d
+    public let convV: Conv1d
+    public let convO: Conv1d
+    public let drop: Dropout
+
+    public init(channels: Int, outChannels: Int, heads: Int, window: Int = 4, dropout: Float,
+                generator: RandomGenerator) {
+        precondition(heads > 0 && channels % heads == 0, "attention: \(channels) channels do not split into \(heads) heads")
+        self.heads = heads
+        channelsPerHead = channels / heads
+        self.window = window
+        // Reference init: relative tables N(0, 1)·d_k^−½; q/k/v weights xavier-uniform, o default.
+        let std = Float(1 / Double(channelsPerHead).squareRoot())
+        embRelK = generator.normal([1, 2 * window + 1, channelsPerHead], std: std)
+        embRelV = generator.normal([1, 2 * window + 1, channelsPerHead], std: std)
+        convQ = Conv1d(channels, channels, kernelSize: 1, generator: generator)
+        convK = Conv1d(channels, channels, kernelSize: 1, generator: generator)
+        convV = Conv1d(channels, channels, kernelSize: 1, generator: generator)
+        convO = Conv1d(channels, outChannels, kernelSize: 1, generator: generator)
+        drop = Dropout(dropout, generator: generator)
+        super.init()
+        for conv in [convQ, convK, convV] { Self.xavierUniform(conv.weight!, generator: generator) }
+        register("emb_rel_k", embRelK)
+        register("emb_rel_v", embRelV)
+        register("conv_q", convQ)
+        register("conv_k", convK)
+        register("conv_v", convV)
+        register("conv_o", convO)
+        register("drop", drop)
+    }
+
+    /// Overwrites a conv weight [out, in, k] with U(±√(6/(fan_in + fan_out))) (torch xavier_uniform_).
+    static func xavierUniform(_ weight: Tensor, generator: RandomGenerator) {
+        let receptive = weight.shape.dropFirst(2).reduce(1, *)
+        let fanIn = weight.shape[1] * receptive, fanOut = weight.shape[0] * receptive
+        let bound = Float((6 / Double(fanIn + fanOut)).squareRoot())
+        let values = generator.uniform(weight.shape, low: -bound, high: bound)
+        weight.pointer.update(from: values.pointer, count: weight.count)
+    }
+
+    /// Self-attention over x [B, C, T]. `attentionMask` [B, 1, T, T] is 1 where query i may attend
+    /// to key j (both valid) and 0 elsewhere; scores there become −1e4 before the softmax, as in
+    /// the reference (padded query rows then attend uniformly; the encoder masks them later).
+    public func callAsFunction(_ x: Tensor, attentionMask: Tensor) -> Tensor {
+        let b = x.shape[0], t = x.shape[2], d = channelsPerHead
+        let q = convQ(x).reshaped([b, heads, d, t])
+        let k = convK(x).reshaped([b, heads, d, t])
+        let v = convV(x).reshaped([b, heads, d, t])
+        let scaled = q.divided(by: Float(Double(d).squareRoot()))
+
+        let content = Tensor.matmul(scaled, k, transposeA: true)                          // [B, h, T, T]
+        let relativeK = embRelK.reshaped([2 * window + 1, d])
+        let relativeLogits = Tensor.matmul(scaled, relativeK, transposeA: true, transposeB: true)  // [B, h, T, 2w+1]
+        let scores = (content + RelativePositionBand.toDense(relativeLogits, window: window))
+            .maskedFill(noGrad { attentionMask.equal(Tensor(scalar: 0)) }, -1e4)
+        let probabilities = drop(scores.softmax(axis: -1))
+
+        let values = Tensor.matmul(v, probabilities, transposeB: true)                    // [B, h, d, T]
+        let relativeV = embRelV.reshaped([2 * window + 1, d])
+        let band = RelativePositionBand.fromDense(probabilities, window: window)          // [B, h, T, 2w+1]
+        let relativeValues = Tensor.matmul(band, relativeV).transposed(-2, -1)            // [B, h, d, T]
+        return convO((values + relativeValues).reshaped([b, heads * d, t]))
+    }
+}
+
+/// The banded layout of relative-position terms: row i of a band [.., T, 2w+1] holds the entries
+/// (i, j = i + r − w) of a dense [.., T, T] matrix for offsets r = 0…2w. The two maps are
+/// adjoint (each one's backward is the other); entries outside the band (dense) or outside the
+/// matrix (band) are zero.
+public enum RelativePositionBand {
+    /// dense[.., i, j] = band[.., i, j − i + w] for |j − i| ≤ w, else 0.
+    public static func toDense(_ band: Tensor, window: Int) -> Tensor {
+        let width = 2 * window + 1
+        precondition(band.rank >= 2 && band.shape[band.rank - 1] == width,
+                     "band must be [..., T, \(width)], got \(band.shape)")
+        let t = band.shape[band.rank - 2]
+        let out = Tensor(zeros: Array(band.shape.dropLast()) + [t])
+        scatter(from: band.pointer, to: out.pointer, rows: band.count / (t * width), t: t, window: window, toDense: true)
+        return Tensor.record("relative_band_to_dense", output: out, inputs: [band]) { g in
+            [fromDense(g, window: window)]
+        }
+    }
+
+    /// band[.., i, r] = dense[.., i, i + r − w] where 0 ≤ i + r − w < T, else 0.
+    public static func fromDense(_ dense: Tensor, window: Int) -> Tensor {
+        precondition(dense.rank >= 2 && dense.shape[dense.rank - 1] == dense.shape[dense.rank - 2],
+                     "dense must be [..., T, T], got \(dense.shape)")
+        let t = dense.shape[dense.rank - 1], width = 2 * window + 1
+        let out = Tensor(zeros: Array(dense.shape.dropLast()) + [width])
+        scatter(from: dense.pointer, to: out.pointer, rows: dense.count / max(t * t, 1), t: t, window: window, toDense: false)
+        return Tensor.record("relative_band_from_dense", output: out, inputs: [dense]) { g in
+            [toDense(g, window: window)]
+        }
+    }
+
+    /// Copies the in-band entries of `rows` matrices between the two layouts (destination pre-zeroed).
+    private static func scatter(from src: UnsafeMutablePointer<Float>, to dst: UnsafeMutablePointer<Float>,
+                                rows: Int, t: Int, window: Int, toDense: Bool) {
+        let width = 2 * window + 1
+        Parallel.forRanges(rows * t, minChunk: 4096) { r in
+            for row in r {
+                let i = row % t
+                let bandRow = row &* width, denseRow = row &* t
+                let lo = max(0, i - window), hi = min(t - 1, i + window)
+                if lo > hi { continue }
+                for j in lo...hi {
+                    let bandIndex = bandRow &+ (j &- i &+ window), denseIndex = denseRow &+ j
+                    if toDense { dst[denseIndex] = src[bandIndex] } else { dst[bandIndex] = src[denseIndex] }
+                }
+            }
+        }
+    }
+}
