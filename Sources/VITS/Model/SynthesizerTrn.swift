@@ -1,0 +1,172 @@
+import Foundation
+import Engine
+
+/// Everything one training step needs from the generator's forward pass (reference names).
+public struct TrainingOutputs {
+    /// Decoder output on the random latent slices [B, 1, segment].
+    public var yHat: Tensor
+    /// Duration loss per item [B] (already divided by Σ x_mask, as the reference).
+    public var lLength: Tensor
+    /// Monotonic alignment [B, 1, Ty, Tx].
+    public var attention: Tensor
+    /// Start frame of each item's slice.
+    public var sliceStarts: [Int]
+    public var xMask: Tensor, yMask: Tensor
+    public var z: Tensor, zP: Tensor
+    /// Prior statistics expanded to frames [B, I, Ty].
+    public var mP: Tensor, logsP: Tensor
+    public var mQ: Tensor, logsQ: Tensor
+    /// Speaker conditioning [B, gin, 1] (multi-speaker configs only).
+    public var g: Tensor?
+}
+
+/// Inference outputs (reference `infer` return values plus intermediates the parity check compares).
+public struct InferenceOutputs {
+    /// Audio [B, 1, Ty·hop]; item b is valid for its first `frameLengths[b]·hop` samples.
+    public var audio: Tensor
+    public var frameLengths: [Int]
+    public var logw: Tensor, wCeil: Tensor, attention: Tensor, yMask: Tensor
+    public var mP: Tensor, logsP: Tensor, zP: Tensor, z: Tensor
+    public var g: Tensor?
+}
+
+/// The VITS generator (`SynthesizerTrn`): text encoder `enc_p`, HiFi-GAN decoder `dec`, posterior
+/// encoder `enc_q`, flow, duration predictor `dp`, and the speaker table `emb_g` for multi-speaker
+/// configs — registered in the reference state_dict order, so keys equal the PyTorch checkpoint's.
+public final class SynthesizerTrn: Module {
+    public let config: VITSConfig
+    public let vocabularySize: Int
+    public let encP: TextEncoder
+    public let dec: Generator
+    public let encQ: PosteriorEncoder
+    public let flow: ResidualCouplingBlock
+    public let dp: any DurationPredicting
+    public let embG: SpeakerEmbedding?
+
+    public init(config: VITSConfig, vocabularySize: Int, generator: RandomGenerator) {
+        self.config = config
+        self.vocabularySize = vocabularySize
+        encP = TextEncoder(config: config, vocabularySize: vocabularySize, generator: generator)
+        dec = Generator(config: config, generator: generator)
+        encQ = PosteriorEncoder(config: config, generator: generator)
+        flow = ResidualCouplingBlock(config: config, generator: generator)
+        dp = makeDurationPredictor(config: config, generator: generator)
+        embG = config.isMultiSpeaker ? SpeakerEmbedding(config: config, generator: generator) : nil
+        super.init()
+        register("enc_p", encP)
+        register("dec", dec)
+        register("enc_q", encQ)
+        register("flow", flow)
+        register("dp", dp as! Module)
+        if let embG { register("emb_g", embG) }
+    }
+
+    /// Keys an inference-only bundle needs (the posterior encoder only serves training).
+    public static func isInferenceKey(_ key: String) -> Bool { !key.hasPrefix("enc_q.") }
+
+    private func speakerConditioning(_ speakers: [Int]?, batch: Int) throws -> Tensor? {
+        guard let embG else { return nil }
+        guard let speakers, speakers.count == batch else {
+            throw ModelError.input("this is a multi-speaker model (\(config.data.nSpeakers) speakers): give one speaker id per item")
+        }
+        do { return try embG(speakers) } catch { throw ModelError.input("\(error)") }
+    }
+
+    /// The MAS log-likelihood of every (frame, token) pair [B, Ty, Tx], summed in the reference's
+    /// four-term order so near-ties break the same way.
+    static func alignmentScores(zP: Tensor, mP: Tensor, logsP: Tensor) -> Tensor {
+        noGrad {
+            let s = (logsP * -2).exp()                                                        // [B,I,Tx]
+            let nc1 = (logsP.neg().adding(Float(-0.5 * log(2 * Double.pi)))).sum(axis: 1, keepDim: true)  // [B,1,Tx]
+            let nc2 = Tensor.matmul((zP.square() * -0.5).transposed(1, 2), s)                 // [B,Ty,Tx]
+            let nc3 = Tensor.matmul(zP.transposed(1, 2), mP * s)                              // [B,Ty,Tx]
+            let nc4 = (mP.square() * s * -0.5).sum(axis: 1, keepDim: true)                    // [B,1,Tx]
+            return ((nc1 + nc2) + nc3) + nc4
+        }
+    }
+
+    /// Expands token statistics [B, I, Tx] to frames with the path [B, 1, Ty, Tx] → [B, I, Ty].
+    static func expand(_ stats: Tensor, path: Tensor) -> Tensor {
+        let p = path.squeezed(1)                                                             // [B,Ty,Tx]
+        return Tensor.matmul(p, stats.transposed(1, 2)).transposed(1, 2)
+    }
+
+    /// The training forward (reference `SynthesizerTrn.forward`).
+    /// - Parameters:
+    ///   - tokens: [B, Tx] ids; tokenLengths: valid tokens per item.
+    ///   - spec: linear spectrogram [B, spec channels, Ty]; frameLengths: valid frames per item.
+    ///   - speakers: speaker ids (multi-speaker configs).
+    ///   - alignment: a path [B,1,Ty,Tx] to use instead of searching one (parity checks inject the
+    ///     reference's when a rounding difference flips a near-tie).
+    public func forward(tokens: IntTensor, tokenLengths: [Int], spec: Tensor, frameLengths: [Int],
+                        speakers: [Int]? = nil, noise: NoiseSource, alignment: Tensor? = nil,
+                        trace: ModuleTrace? = nil) throws -> TrainingOutputs {
+        let batch = tokens.shape[0]
+        guard spec.rank == 3, spec.shape[0] == batch, spec.shape[1] == config.spectrogramChannels else {
+            throw ModelError.input("spectrogram must be [\(batch), \(config.spectrogramChannels), frames], got \(spec.shape)")
+        }
+        let encoded: (x: Tensor, m: Tensor, logs: Tensor, mask: Tensor)
+        do { encoded = try encP(tokens, lengths: tokenLengths, trace: trace) } catch { throw ModelError.input("\(error)") }
+        let (h, mPTokens, logsPTokens, xMask) = encoded
+        let g = try speakerConditioning(speakers, batch: batch)
+        let yMask = TextEncoder.sequenceMask(lengths: frameLengths, length: spec.shape[2])
+        let posterior = try noise.normal([batch, config.model.interChannels, spec.shape[2]])
+        let (z, mQ, logsQ) = encQ(spec, mask: yMask, g: g, noise: posterior, trace: trace)
+        let zP = flow(z, mask: yMask, g: g, trace: trace)
+
+        let attention: Tensor
+        if let alignment { attention = alignment } else {
+            let scores = Self.alignmentScores(zP: zP, mP: mPTokens, logsP: logsPTokens)
+            trace?("mas.neg_cent", scores)
+            attention = try MonotonicAlignment.maximumPath(scores, tokenLengths: tokenLengths, frameLengths: frameLengths)
+        }
+        let w = try MonotonicAlignment.durations(path: attention)
+        let dpNoise = try dp.trainingNoiseShape(batch: batch, tokens: tokens.shape[1]).map { try noise.normal($0) }
+        let (dpOut, lLength) = dp.durationLoss(h, mask: xMask, durations: w, g: g, noise: dpNoise, trace: trace)
+        trace?("dp.out", dpOut)
+
+        let mP = Self.expand(mPTokens, path: attention)
+        let logsP = Self.expand(logsPTokens, path: attention)
+        let u = try noise.uniform([batch])
+        let starts = try MonotonicAlignment.segmentStarts(uniform: u.scalars, frameLengths: frameLengths,
+                                                          segmentFrames: config.segmentFrames)
+        let zSlice = sliceSegments(z, starts: starts, size: config.segmentFrames)
+        trace?("z_slice", zSlice)
+        let yHat = dec(zSlice, g: g, trace: trace)
+        return TrainingOutputs(yHat: yHat, lLength: lLength, attention: attention, sliceStarts: starts,
+                               xMask: xMask, yMask: yMask, z: z, zP: zP, mP: mP, logsP: logsP,
+                               mQ: mQ, logsQ: logsQ, g: g)
+    }
+
+    /// Synthesis (reference `SynthesizerTrn.infer`), without autograd.
+    public func infer(tokens: IntTensor, tokenLengths: [Int], speakers: [Int]? = nil,
+                      noiseScale: Float = 0.667, lengthScale: Float = 1, noiseScaleW: Float = 0.8,
+                      maxFrames: Int? = nil, noise: NoiseSource, trace: ModuleTrace? = nil) throws -> InferenceOutputs {
+        try noGrad {
+            let batch = tokens.shape[0]
+            let encoded: (x: Tensor, m: Tensor, logs: Tensor, mask: Tensor)
+            do { encoded = try encP(tokens, lengths: tokenLengths, trace: trace) } catch { throw ModelError.input("\(error)") }
+            let (h, mPTokens, logsPTokens, xMask) = encoded
+            let g = try speakerConditioning(speakers, batch: batch)
+            let dpNoise = try dp.inferenceNoiseShape(batch: batch, tokens: tokens.shape[1]).map { try noise.normal($0) }
+            let logw = dp.logDurations(h, mask: xMask, g: g, noise: dpNoise, noiseScale: noiseScaleW, trace: trace)
+            let wCeil = (logw.exp() * xMask).multiplied(by: lengthScale).ceil()
+            let frameLengths = MonotonicAlignment.frameCounts(durations: wCeil)
+            let frames = frameLengths.max() ?? 1
+            let yMask = TextEncoder.sequenceMask(lengths: frameLengths, length: frames)
+            let attention = try MonotonicAlignment.generatePath(durations: wCeil, tokenLengths: tokenLengths,
+                                                                frameLengths: frameLengths, frames: frames)
+            let mP = Self.expand(mPTokens, path: attention)
+            let logsP = Self.expand(logsPTokens, path: attention)
+            let eps = try noise.normal(mP.shape)
+            let zP = mP + eps * logsP.exp() * noiseScale
+            let z = flow.reverse(zP, mask: yMask, g: g, trace: trace)
+            var latent = z * yMask
+            if let maxFrames, maxFrames < frames { latent = latent.slice(axis: 2, start: 0, end: maxFrames) }
+            let audio = dec(latent, g: g, trace: trace)
+            return InferenceOutputs(audio: audio, frameLengths: frameLengths.map { min($0, maxFrames ?? $0) },
+                                    logw: logw, wCeil: wCeil, attention: attention, yMask: yMask,
+                                    mP: mP, logsP: logsP, zP: zP, z: z, g: g)
+        }
+    }
+}
