@@ -1,0 +1,326 @@
+import XCTest
+import Engine
+import VITS
+
+/// enc_q (PosteriorEncoder + WN), flow (ResidualCouplingBlock) and dec (HiFi-GAN Generator) against the
+/// reference fixtures: layouts, forward tensors and traces with the recorded noise, the inference path,
+/// and finite-difference gradients of small configurations.
+final class AcousticParityTests: XCTestCase {
+    private static let relativeTolerance: Float = 1e-4
+
+    // MARK: - Layout
+
+    func testModuleKeysMatchReferenceLayout() throws {
+        for name in ["ljs_base", "vctk_base", "tiny-dp", "tiny-sdp", "tiny-spk"] {
+            var config = try Fixtures.config(name)
+            try checkLayout(config, name: name)
+            if name == "tiny-spk" {
+                // ResBlock2 layout (two dilations per kernel), as `resblock: "2"` configs use.
+                config.model.resblock = .two
+                config.model.resblockDilationSizes = [[1, 2], [2, 6], [3, 12]]
+                try checkLayout(config, name: name + " resblock 2")
+            }
+        }
+    }
+
+    private func checkLayout(_ config: VITSConfig, name: String) throws {
+        let rng = RandomGenerator(seed: 1)
+        let expected = try VITSParameters.generator(config, vocabularySize: 10)
+        let modules: [(String, Module)] = [
+            ("enc_q", PosteriorEncoder(config: config, generator: rng)),
+            ("flow", ResidualCouplingBlock(config: config, generator: rng)),
+            ("dec", Generator(config: config, generator: rng)),
+        ]
+        for (prefix, module) in modules {
+            let want = expected.filter { $0.module == prefix }.map { "\($0.key) \($0.shape)" }
+            let got = module.namedParameters().map { "\(prefix).\($0.0) \($0.1.shape)" }
+            XCTAssertEqual(got, want, "\(name): \(prefix) keys/shapes/order differ from VITSParameters")
+        }
+    }
+
+    // MARK: - Forward parity
+
+    func testPosteriorEncoderMatchesFixtures() throws {
+        for name in Fixtures.fixtureNames {
+            let fx = try fixture(name)
+            let encQ = PosteriorEncoder(config: fx.config, generator: RandomGenerator(seed: 2))
+            try load(encQ, prefix: "enc_q", from: fx)
+            var traces: [String: Tensor] = [:]
+            let out = noGrad {
+                encQ(try! fx.tensor("spec"), mask: try! fx.tensor("enc_q.y_mask"), g: try! optionalG(fx, .training),
+                     noise: try! fx.tensor("noise.000"), trace: { traces[$0] = $1 })
+            }
+            try expectClose(out.z, fx, "enc_q.z", name)
+            try expectClose(out.m, fx, "enc_q.m_q", name)
+            try expectClose(out.logs, fx, "enc_q.logs_q", name)
+            XCTAssertEqual(Set(traces.keys), ["enc_q.pre", "enc_q.enc", "enc_q.proj"])
+            for (key, value) in traces { try expectClose(value, fx, "trace." + key, name) }
+        }
+    }
+
+    func testFlowForwardMatchesFixtures() throws {
+        for name in Fixtures.fixtureNames {
+            let fx = try fixture(name)
+            let flow = ResidualCouplingBlock(config: fx.config, generator: RandomGenerator(seed: 3))
+            try load(flow, prefix: "flow", from: fx)
+            var traces: [String: Tensor] = [:]
+            let zP = noGrad {
+                flow(try! fx.tensor("enc_q.z"), mask: try! fx.tensor("enc_q.y_mask"), g: try! optionalG(fx, .training),
+                     trace: { traces[$0] = $1 })
+            }
+            try expectClose(zP, fx, "flow.z_p", name)
+            XCTAssertEqual(traces.count, 16)
+            for (key, value) in traces { try expectClose(value, fx, "trace." + key, name) }
+        }
+    }
+
+    func testFlowReverseMatchesInferenceFixtures() throws {
+        for name in Fixtures.fixtureNames {
+            let fx = try fixture(name)
+            let flow = ResidualCouplingBlock(config: fx.config, generator: RandomGenerator(seed: 4))
+            try load(flow, prefix: "flow", from: fx)
+            var order: [String] = []
+            var traces: [String: Tensor] = [:]
+            let z = noGrad {
+                flow.reverse(try! fx.tensor("z_p", in: .inference), mask: try! fx.tensor("y_mask", in: .inference),
+                             g: try! optionalG(fx, .inference), trace: { order.append($0); traces[$0] = $1 })
+            }
+            try expectClose(z, fx, "z", name, part: .inference)
+            XCTAssertEqual(order, (0..<8).reversed().map { "flow.flows.\($0)" })
+            for (key, value) in traces { try expectClose(value, fx, "trace." + key, name, part: .inference) }
+        }
+    }
+
+    func testGeneratorMatchesTrainingFixtures() throws {
+        for name in Fixtures.fixtureNames {
+            let fx = try fixture(name)
+            let dec = Generator(config: fx.config, generator: RandomGenerator(seed: 5))
+            try load(dec, prefix: "dec", from: fx)
+            var traces: [(String, Tensor)] = []
+            let o = noGrad {
+                dec(try! fx.tensor("z_slice"), g: try! optionalG(fx, .training), trace: { traces.append(($0, $1)) })
+            }
+            try expectClose(o, fx, "o", name)
+            try expectTraces(traces, fx, name, part: .training, gated: fx.config.model.ginChannels > 0)
+        }
+    }
+
+    func testGeneratorMatchesInferenceFixtures() throws {
+        for name in Fixtures.fixtureNames {
+            let fx = try fixture(name)
+            let dec = Generator(config: fx.config, generator: RandomGenerator(seed: 6))
+            try load(dec, prefix: "dec", from: fx)
+            var traces: [(String, Tensor)] = []
+            let o = noGrad {
+                // The reference decodes (z · y_mask)[:, :, :max_len].
+                let z = try! fx.tensor("z", in: .inference) * (try! fx.tensor("y_mask", in: .inference))
+                return dec(z, g: try! optionalG(fx, .inference), trace: { traces.append(($0, $1)) })
+            }
+            try expectClose(o, fx, "o", name, part: .inference)
+            try expectTraces(traces, fx, name, part: .inference, gated: fx.config.model.ginChannels > 0)
+        }
+    }
+
+    /// The gradient path through the generator gives the same forward as the inference path.
+    func testGeneratorForwardWithGradientEqualsNoGrad() throws {
+        let fx = try fixture("tiny-spk")
+        let dec = Generator(config: fx.config, generator: RandomGenerator(seed: 7))
+        try load(dec, prefix: "dec", from: fx)
+        let z = try fx.tensor("z_slice"), g = try optionalG(fx, .training)
+        let withGrad = dec(z, g: g)
+        XCTAssertNotNil(withGrad.node, "a forward outside noGrad records the graph")
+        try expectClose(withGrad, fx, "o", "tiny-spk (grad mode)")
+    }
+
+    // MARK: - Flow inverse
+
+    func testFlowReverseInvertsForward() {
+        let rng = RandomGenerator(seed: 8)
+        for gin in [0, 6] {
+            let flow = ResidualCouplingBlock(channels: 8, hiddenChannels: 12, layers: 3, flowCount: 3, ginChannels: gin, generator: rng)
+            randomizePosts(flow, rng)
+            let mask = lengthMask([13, 9], length: 13)
+            let z = rng.randn([2, 8, 13]) * mask
+            let g = gin > 0 ? rng.randn([2, gin, 1]) : nil
+            let zP = noGrad { flow(z, mask: mask, g: g) }
+            let back = noGrad { flow.reverse(zP, mask: mask, g: g) }
+            XCTAssertGreaterThan(maxAbsDifference(zP, z), 0.1, "the randomized flow is not the identity")
+            XCTAssertLessThan(maxAbsDifference(back, z), 1e-5, "reverse(forward(z)) = z (gin \(gin))")
+        }
+    }
+
+    // MARK: - Gradients (finite differences on small configurations)
+
+    func testWNGradients() {
+        let rng = RandomGenerator(seed: 9)
+        for gin in [0, 4] {
+            let wn = WN(hiddenChannels: 4, kernelSize: 3, dilationRate: 2, layers: 3, ginChannels: gin, generator: rng)
+            let mask = lengthMask([9, 6], length: 9)
+            let x = (rng.randn([2, 4, 9]) * mask)
+            x.requiresGrad = true
+            let g = gin > 0 ? rng.randn([2, gin, 1]) : nil
+            g?.requiresGrad = true
+            let params = wn.parameters()
+            let inputs = [x] + (g.map { [$0] } ?? []) + params
+            let reports = GradientCheck.run(inputs: inputs) { _ in wn(x, mask: mask, g: g) }
+            assertGradients(reports, names: ["x"] + (gin > 0 ? ["g"] : []) + wn.namedParameters().map(\.0), "WN gin \(gin)")
+        }
+    }
+
+    func testCouplingBlockGradients() {
+        let rng = RandomGenerator(seed: 10)
+        let flow = ResidualCouplingBlock(channels: 4, hiddenChannels: 4, kernelSize: 3, layers: 2, flowCount: 2, ginChannels: 3, generator: rng)
+        randomizePosts(flow, rng)
+        let mask = lengthMask([7, 5], length: 7)
+        let z = rng.randn([2, 4, 7]) * mask
+        z.requiresGrad = true
+        let g = rng.randn([2, 3, 1])
+        g.requiresGrad = true
+        let forward = GradientCheck.run(inputs: [z, g] + flow.parameters()) { _ in flow(z, mask: mask, g: g) }
+        assertGradients(forward, names: ["z", "g"] + flow.namedParameters().map(\.0), "flow forward")
+        let reverse = GradientCheck.run(inputs: [z, g] + flow.parameters()) { _ in flow.reverse(z, mask: mask, g: g) }
+        assertGradients(reverse, names: ["z", "g"] + flow.namedParameters().map(\.0), "flow reverse")
+    }
+
+    func testPosteriorEncoderGradients() {
+        let rng = RandomGenerator(seed: 11)
+        let encQ = PosteriorEncoder(inChannels: 5, outChannels: 2, hiddenChannels: 4, kernelSize: 3, layers: 2, ginChannels: 3, generator: rng)
+        let mask = lengthMask([6, 4], length: 6)
+        let spec = (rng.rand([2, 5, 6]) * mask)
+        spec.requiresGrad = true
+        let g = rng.randn([2, 3, 1])
+        let noise = rng.randn([2, 2, 6])
+        let reports = GradientCheck.run(inputs: [spec] + encQ.parameters()) { _ in
+            let out = encQ(spec, mask: mask, g: g, noise: noise)
+            return Tensor.concat([out.z, out.m, out.logs], axis: 1)
+        }
+        assertGradients(reports, names: ["spec"] + encQ.namedParameters().map(\.0), "enc_q")
+    }
+
+    func testGeneratorGradients() {
+        // Small enough that few pre-activations sit within ε of a leaky-ReLU kink (a kink crossing would
+        // spoil the central difference, not the analytic gradient).
+        let rng = RandomGenerator(seed: 13)
+        for kind in [ResBlockKind.one, .two] {
+            let dilations = kind == .one ? [[1, 2, 3], [1, 1, 2]] : [[1, 2], [2, 1]]
+            let dec = Generator(initialChannel: 3, resblock: kind, resblockKernelSizes: [3, 5], resblockDilationSizes: dilations,
+                                upsampleRates: [2, 2], upsampleInitialChannel: 4, upsampleKernelSizes: [4, 4], ginChannels: 2,
+                                generator: rng)
+            // PyTorch's default init shrinks the signal at every conv (row norm ≈ 0.58); with row norms 1.5 the gradients stay
+            // well above the float32 noise of the central difference.
+            for (key, p) in dec.namedParameters() where key.hasSuffix("weight_g") {
+                p.pointer.update(repeating: 1.5, count: p.count)
+            }
+            let z = rng.randn([1, 3, 3])
+            z.requiresGrad = true
+            let g = rng.randn([1, 2, 1])
+            g.requiresGrad = true
+            let y = noGrad { dec(z, g: g) }
+            XCTAssertEqual(y.shape, [1, 1, 12])
+            let reports = GradientCheck.run(inputs: [z, g] + dec.parameters()) { _ in dec(z, g: g) }
+            assertGradients(reports, names: ["z", "g"] + dec.namedParameters().map(\.0), "generator resblock \(kind.rawValue)")
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func fixture(_ name: String) throws -> ReferenceFixture {
+        try ReferenceFixture(folder: Fixtures.url("reference/\(name)"))
+    }
+
+    private func optionalG(_ fx: ReferenceFixture, _ part: ReferenceFixture.Part) throws -> Tensor? {
+        fx.has("g", in: part) ? try fx.tensor("g", in: part) : nil
+    }
+
+    /// Loads the fixture's generator weights under `prefix.` into `module`, strictly: every key of the
+    /// module must be present with its shape.
+    private func load(_ module: Module, prefix: String, from fx: ReferenceFixture) throws {
+        var state: [String: Tensor] = [:]
+        for (key, value) in try fx.generatorWeights() where key.hasPrefix(prefix + ".") {
+            state[String(key.dropFirst(prefix.count + 1))] = value
+        }
+        let report = try module.load(state, strict: true)
+        XCTAssertTrue(report.isComplete, "\(prefix): \(report)")
+        XCTAssertEqual(report.loaded.count, module.namedParameters().count)
+    }
+
+    private func expectClose(_ actual: Tensor, _ fx: ReferenceFixture, _ name: String, _ label: String,
+                             part: ReferenceFixture.Part = .training, file: StaticString = #filePath, line: UInt = #line) throws {
+        if let sampled = try fx.sampled(name, in: part) {
+            let shape = try fx.integers(name + ".shape", in: part).values
+            XCTAssertEqual(actual.shape, shape, "\(label): \(name) shape", file: file, line: line)
+            guard actual.shape == shape else { return }
+            let values = actual.scalars
+            var maxError: Float = 0
+            for (v, i) in zip(sampled.values, sampled.indices) { maxError = max(maxError, abs(values[i] - v)) }
+            XCTAssertLessThanOrEqual(maxError, Self.relativeTolerance * sampled.scale,
+                                     "\(label): \(name) (sampled) max|Δ| \(maxError), scale \(sampled.scale)", file: file, line: line)
+            // Whole-tensor statistics: Σx (scale Σ|x|), Σ|x|, Σx².
+            let stats = try fx.tensor(name + ".stats", in: part).scalars.map(Double.init)
+            var sum = 0.0, sumAbs = 0.0, sumSq = 0.0
+            for v in values { let d = Double(v); sum += d; sumAbs += abs(d); sumSq += d * d }
+            XCTAssertLessThanOrEqual(abs(sum - stats[0]), 1e-4 * stats[1], "\(label): \(name) Σx", file: file, line: line)
+            XCTAssertLessThanOrEqual(abs(sumAbs - stats[1]), 1e-4 * stats[1], "\(label): \(name) Σ|x|", file: file, line: line)
+            XCTAssertLessThanOrEqual(abs(sumSq - stats[2]), 1e-4 * stats[2], "\(label): \(name) Σx²", file: file, line: line)
+            return
+        }
+        let ref = try fx.tensor(name, in: part)
+        XCTAssertEqual(actual.shape, ref.shape, "\(label): \(name) shape", file: file, line: line)
+        guard actual.shape == ref.shape else { return }
+        let scale = ref.scalars.reduce(Float(0)) { max($0, abs($1)) }
+        let error = maxAbsDifference(actual, ref)
+        if scale == 0 {
+            XCTAssertLessThanOrEqual(error, 1e-6, "\(label): \(name) max|Δ| \(error) (reference all zero)", file: file, line: line)
+        } else {
+            XCTAssertLessThanOrEqual(error, Self.relativeTolerance * scale,
+                                     "\(label): \(name) max|Δ| \(error) > 1e-4 · \(scale)", file: file, line: line)
+        }
+    }
+
+    private func expectTraces(_ traces: [(String, Tensor)], _ fx: ReferenceFixture, _ label: String,
+                              part: ReferenceFixture.Part, gated: Bool) throws {
+        let stages = fx.config.model.upsampleRates.count, kernels = fx.config.model.resblockKernelSizes.count
+        var expected = ["dec.conv_pre"] + (gated ? ["dec.cond"] : [])
+        for i in 0..<stages {
+            expected.append("dec.ups.\(i)")
+            for j in 0..<kernels { expected.append("dec.resblocks.\(i * kernels + j)") }
+        }
+        expected.append("dec.conv_post")
+        XCTAssertEqual(traces.map(\.0), expected, "\(label): generator trace order")
+        for (key, value) in traces { try expectClose(value, fx, "trace." + key, label, part: part) }
+    }
+
+    /// Each input's analytic gradient must match the central difference within 2e-2 of its own largest
+    /// value, plus a float32 noise floor of 1e-3 of the largest gradient of any input (weight_g gradients
+    /// can be 10⁴× smaller than the others; the difference quotient cannot resolve them better).
+    private func assertGradients(_ reports: [GradientCheck.InputReport], names: [String], _ label: String,
+                                 file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(reports.count, names.count)
+        let globalScale = reports.map { $0.numeric.reduce(Float(0)) { max($0, abs($1)) } }.max() ?? 0
+        for (report, name) in zip(reports, names) {
+            let scale = report.numeric.reduce(Float(0)) { max($0, abs($1)) }
+            XCTAssertGreaterThan(report.analytic.count, 0, "\(label): d/d\(name) missing", file: file, line: line)
+            XCTAssertLessThanOrEqual(report.maxAbsError, 2e-2 * scale + 1e-3 * globalScale,
+                                     "\(label): d/d\(name) max|Δ| \(report.maxAbsError), own scale \(scale), global \(globalScale)",
+                                     file: file, line: line)
+        }
+    }
+
+    /// Coupling `post` layers start at zero (identity flow); give them weights so the checks see them.
+    private func randomizePosts(_ flow: ResidualCouplingBlock, _ rng: RandomGenerator) {
+        for coupling in flow.couplings {
+            for p in [coupling.post.weight!, coupling.post.bias!] {
+                let r = rng.normal(p.shape, std: 0.3)
+                p.pointer.update(from: r.pointer, count: p.count)
+            }
+        }
+    }
+
+    private func lengthMask(_ lengths: [Int], length: Int) -> Tensor {
+        Tensor(shape: [lengths.count, 1, length], data: lengths.flatMap { n in (0..<length).map { $0 < n ? Float(1) : 0 } })
+    }
+
+    private func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    }
+}
