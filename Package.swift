@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Corpus"),
 
         // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
-        .target(name: "VITS", dependencies: ["Engine", "Formats"], swiftSettings: kernelSwift),
+        .target(name: "VITS", dependencies: ["Engine", "Formats", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),

@@ -13,5 +13,6 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchFeatures.self,
             BenchOps.self,
+            BenchGenerator.self,
         ])
 }

@@ -132,6 +132,25 @@ final class AcousticParityTests: XCTestCase {
         try expectClose(withGrad, fx, "o", "tiny-spk (grad mode)")
     }
 
+    /// The fused inference convolutions of ResBlock1/ResBlock2 (used under noGrad) against the autograd
+    /// path: several chunks per item, batch 2, dilations up to 5, both block kinds.
+    func testResBlockInferencePathEqualsAutogradPath() {
+        let rng = RandomGenerator(seed: 15)
+        let blocks: [HiFiGANResBlock] = [
+            ResBlock1(channels: 16, kernelSize: 7, dilations: [1, 3, 5], generator: rng),
+            ResBlock2(channels: 16, kernelSize: 3, dilations: [1, 3], generator: rng),
+            ResBlock1(channels: 64, kernelSize: 11, dilations: [1, 3, 5], generator: rng),
+        ]
+        for (index, block) in blocks.enumerated() {
+            let channels = block.namedParameters()[0].1.shape[0]
+            let x = rng.randn([2, channels, 9000])
+            let reference = block(x)                      // grad mode: leakyRelu + conv1d + add
+            let fused = noGrad { block(x) }
+            let scale = reference.scalars.reduce(Float(0)) { max($0, abs($1)) }
+            XCTAssertLessThanOrEqual(maxAbsDifference(fused, reference), 1e-5 * scale, "block \(index)")
+        }
+    }
+
     // MARK: - Flow inverse
 
     func testFlowReverseInvertsForward() {

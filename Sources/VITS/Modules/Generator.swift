@@ -34,6 +34,16 @@ public final class ResBlock1: Module, HiFiGANResBlock {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var x = x
+        if !GradMode.isEnabled {
+            // Inference: leaky ReLU, bias and residual add fused into the convolutions (same values).
+            for (c1, c2) in zip(convs1, convs2) {
+                let xt = InferenceConv.conv(x, weight: c1.effectiveWeight, bias: c1.bias, dilation: c1.dilation,
+                                            slope: hifiGANLeakySlope)
+                x = InferenceConv.conv(xt, weight: c2.effectiveWeight, bias: c2.bias, dilation: c2.dilation,
+                                       slope: hifiGANLeakySlope, residual: x)
+            }
+            return x
+        }
         for (c1, c2) in zip(convs1, convs2) {
             let xt = c2(leakyRelu(c1(leakyRelu(x, slope: hifiGANLeakySlope)), slope: hifiGANLeakySlope))
             x = xt + x
@@ -58,6 +68,13 @@ public final class ResBlock2: Module, HiFiGANResBlock {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var x = x
+        if !GradMode.isEnabled {
+            for c in convs {
+                x = InferenceConv.conv(x, weight: c.effectiveWeight, bias: c.bias, dilation: c.dilation,
+                                       slope: hifiGANLeakySlope, residual: x)
+            }
+            return x
+        }
         for c in convs { x = c(leakyRelu(x, slope: hifiGANLeakySlope)) + x }
         return x
     }
