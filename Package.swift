@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
         // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
-        .target(name: "VITS", dependencies: ["Engine", "Formats", "Features"], swiftSettings: kernelSwift),
+        .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine"]),

@@ -14,5 +14,6 @@ struct BenchCommand: ParsableCommand {
             BenchFeatures.self,
             BenchOps.self,
             BenchG2PCommand.self,
+            BenchGenerator.self,
         ])
 }

@@ -1,0 +1,175 @@
+import Engine
+
+/// Leaky-ReLU slope inside HiFi-GAN (`modules.LRELU_SLOPE`). The generator's last activation uses
+/// `F.leaky_relu`'s default 0.01 instead.
+public let hifiGANLeakySlope: Float = 0.1
+let finalLeakySlope: Float = 0.01
+
+/// A HiFi-GAN residual block: ResBlock1 or ResBlock2.
+public protocol HiFiGANResBlock: Module {
+    func callAsFunction(_ x: Tensor) -> Tensor
+}
+
+/// VITS `modules.ResBlock1(C, k, (d0, d1, d2))`: per dilation d,
+/// `x += convs2_d(lrelu(convs1_d(lrelu(x, 0.1)), 0.1))`, convs1 dilated by d, convs2 undilated,
+/// all weight-normed with same padding. Keys: `convs1.0…2`, `convs2.0…2`.
+public final class ResBlock1: Module, HiFiGANResBlock {
+    public let convs1 = ModuleList<Conv1d>()
+    public let convs2 = ModuleList<Conv1d>()
+
+    public init(channels: Int, kernelSize: Int, dilations: [Int], generator: RandomGenerator) {
+        precondition(kernelSize % 2 == 1, "ResBlock1: kernel size must be odd, got \(kernelSize)")
+        super.init()
+        register("convs1", convs1)
+        register("convs2", convs2)
+        for d in dilations {
+            convs1.append(Conv1d(channels, channels, kernelSize: kernelSize, padding: (kernelSize * d - d) / 2,
+                                 dilation: d, weightNorm: true, generator: generator))
+        }
+        for _ in dilations {
+            convs2.append(Conv1d(channels, channels, kernelSize: kernelSize, padding: (kernelSize - 1) / 2,
+                                 weightNorm: true, generator: generator))
+        }
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var x = x
+        if !GradMode.isEnabled {
+            // Inference: leaky ReLU, bias and residual add fused into the convolutions (same values).
+            for (c1, c2) in zip(convs1, convs2) {
+                let xt = InferenceConv.conv(x, weight: c1.effectiveWeight, bias: c1.bias, dilation: c1.dilation,
+                                            slope: hifiGANLeakySlope)
+                x = InferenceConv.conv(xt, weight: c2.effectiveWeight, bias: c2.bias, dilation: c2.dilation,
+                                       slope: hifiGANLeakySlope, residual: x)
+            }
+            return x
+        }
+        for (c1, c2) in zip(convs1, convs2) {
+            let xt = c2(leakyRelu(c1(leakyRelu(x, slope: hifiGANLeakySlope)), slope: hifiGANLeakySlope))
+            x = xt + x
+        }
+        return x
+    }
+}
+
+/// VITS `modules.ResBlock2(C, k, (d0, d1))`: per dilation d, `x += convs_d(lrelu(x, 0.1))`. Keys: `convs.0…1`.
+public final class ResBlock2: Module, HiFiGANResBlock {
+    public let convs = ModuleList<Conv1d>()
+
+    public init(channels: Int, kernelSize: Int, dilations: [Int], generator: RandomGenerator) {
+        precondition(kernelSize % 2 == 1, "ResBlock2: kernel size must be odd, got \(kernelSize)")
+        super.init()
+        register("convs", convs)
+        for d in dilations {
+            convs.append(Conv1d(channels, channels, kernelSize: kernelSize, padding: (kernelSize * d - d) / 2,
+                                dilation: d, weightNorm: true, generator: generator))
+        }
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var x = x
+        if !GradMode.isEnabled {
+            for c in convs {
+                x = InferenceConv.conv(x, weight: c.effectiveWeight, bias: c.bias, dilation: c.dilation,
+                                       slope: hifiGANLeakySlope, residual: x)
+            }
+            return x
+        }
+        for c in convs { x = c(leakyRelu(x, slope: hifiGANLeakySlope)) + x }
+        return x
+    }
+}
+
+/// VITS `Generator` (`dec`), HiFi-GAN V1-style: z [B, I, T] → waveform [B, 1, T·Πu].
+///
+/// `x = conv_pre(z) (+ cond(g))`; per stage i: `x = ups_i(lrelu(x, 0.1))`,
+/// `x = Σ_j resblocks[i·nk + j](x) / nk`; then `tanh(conv_post(lrelu(x, 0.01)))`. No mask inside.
+/// Keys: `conv_pre` [C0, I, 7], `ups.i` (weight-normed ConvTranspose1d, g per input channel),
+/// `resblocks.m`, `conv_post` [1, C0/2ⁿ, 7] without bias, `cond` [C0, G, 1] when G > 0.
+public final class Generator: Module {
+    public let convPre: Conv1d
+    public let ups = ModuleList<ConvTranspose1d>()
+    public let resblocks = ModuleList<Module>()
+    public let convPost: Conv1d
+    public let cond: Conv1d?
+    public let kernelsPerStage: Int
+    /// The blocks of `resblocks`, typed.
+    public let blocks: [HiFiGANResBlock]
+    /// Prefix of the names reported to a trace.
+    public var tracePath = "dec"
+
+    /// Initialisation is the reference's effective one: PyTorch's default conv init everywhere. (The
+    /// reference also calls `init_weights` (N(0, 0.01)) on `ups` and the resblock convs, but only after
+    /// `weight_norm` has replaced `weight` by a derived tensor, so it changes neither g nor v.)
+    public init(initialChannel: Int, resblock: ResBlockKind, resblockKernelSizes: [Int], resblockDilationSizes: [[Int]],
+                upsampleRates: [Int], upsampleInitialChannel: Int, upsampleKernelSizes: [Int], ginChannels: Int = 0,
+                generator: RandomGenerator) {
+        precondition(upsampleRates.count == upsampleKernelSizes.count, "Generator: one kernel size per upsampling rate")
+        precondition(resblockKernelSizes.count == resblockDilationSizes.count, "Generator: one dilation list per resblock kernel")
+        let c0 = upsampleInitialChannel
+        kernelsPerStage = resblockKernelSizes.count
+        convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
+        let upLayers = zip(upsampleRates, upsampleKernelSizes).enumerated().map { i, uk in
+            ConvTranspose1d(c0 >> i, c0 >> (i + 1), kernelSize: uk.1, stride: uk.0, padding: (uk.1 - uk.0) / 2,
+                            weightNorm: true, generator: generator)
+        }
+        var blocks: [HiFiGANResBlock] = []
+        for i in 0..<upsampleRates.count {
+            let channels = c0 >> (i + 1)
+            for (k, dilations) in zip(resblockKernelSizes, resblockDilationSizes) {
+                switch resblock {
+                case .one: blocks.append(ResBlock1(channels: channels, kernelSize: k, dilations: dilations, generator: generator))
+                case .two: blocks.append(ResBlock2(channels: channels, kernelSize: k, dilations: dilations, generator: generator))
+                }
+            }
+        }
+        self.blocks = blocks
+        convPost = Conv1d(c0 >> upsampleRates.count, 1, kernelSize: 7, padding: 3, bias: false, generator: generator)
+        cond = ginChannels > 0 ? Conv1d(ginChannels, c0, kernelSize: 1, generator: generator) : nil
+        super.init()
+        register("conv_pre", convPre)
+        register("ups", ups)
+        for layer in upLayers { ups.append(layer) }
+        register("resblocks", resblocks)
+        for block in blocks { resblocks.append(block) }
+        register("conv_post", convPost)
+        if let cond { register("cond", cond) }
+    }
+
+    /// The `dec` of a reference config.
+    public convenience init(config: VITSConfig, generator: RandomGenerator) {
+        let m = config.model
+        self.init(initialChannel: m.interChannels, resblock: m.resblock, resblockKernelSizes: m.resblockKernelSizes,
+                  resblockDilationSizes: m.resblockDilationSizes, upsampleRates: m.upsampleRates,
+                  upsampleInitialChannel: m.upsampleInitialChannel, upsampleKernelSizes: m.upsampleKernelSizes,
+                  ginChannels: m.ginChannels, generator: generator)
+    }
+
+    /// z [B, I, T], g [B, G, 1] or nil → waveform [B, 1, T·Πu] in (−1, 1).
+    /// Traces `dec.conv_pre`, `dec.cond`, `dec.ups.i`, `dec.resblocks.m`, `dec.conv_post` (before tanh).
+    public func callAsFunction(_ z: Tensor, g: Tensor? = nil, trace: ModuleTrace? = nil) -> Tensor {
+        precondition(g == nil || cond != nil, "Generator: conditioning g given to a generator built with ginChannels = 0")
+        var x = convPre(z)
+        trace?(tracePath + ".conv_pre", x)
+        if let g, let cond {
+            let c = cond(g)
+            trace?(tracePath + ".cond", c)
+            x = x + c
+        }
+        for (i, up) in ups.enumerated() {
+            x = up(leakyRelu(x, slope: hifiGANLeakySlope))
+            trace?("\(tracePath).ups.\(i)", x)
+            var sum: Tensor?
+            for j in 0..<kernelsPerStage {
+                let index = i * kernelsPerStage + j
+                let y = blocks[index](x)
+                trace?("\(tracePath).resblocks.\(index)", y)
+                sum = sum.map { $0 + y } ?? y
+            }
+            x = sum!.divided(by: Float(kernelsPerStage))
+        }
+        x = convPost(leakyRelu(x, slope: finalLeakySlope))
+        trace?(tracePath + ".conv_post", x)
+        return x.tanh()
+    }
+}
