@@ -15,6 +15,7 @@ struct Vits: ParsableCommand {
             AudioCommand.self,
             BenchCommand.self,
             InspectCommand.self,
+            CheckReferenceCommand.self,
             G2PCommand.self,
         ])
 }

@@ -178,6 +178,17 @@ open class Module {
     @discardableResult public func freeze(_ prefix: String = "") -> Int { setRequiresGrad(false, prefix: prefix) }
     @discardableResult public func unfreeze(_ prefix: String = "") -> Int { setRequiresGrad(true, prefix: prefix) }
 
+    /// Runs `body` with every parameter's `requiresGrad` off — no weight gradients are computed, while
+    /// gradients still flow through the module to its inputs — then restores each flag. Unlike
+    /// `freeze`, existing `.grad`s are kept (the GAN generator step uses this on the discriminator).
+    public func withoutParameterGradients<T>(_ body: () throws -> T) rethrows -> T {
+        let params = parameters()
+        let saved = params.map(\.requiresGrad)
+        for p in params { p.requiresGrad = false }
+        defer { for (p, s) in zip(params, saved) { p.requiresGrad = s } }
+        return try body()
+    }
+
     /// Training mode for this module and all submodules.
     public func train(_ on: Bool = true) { walk("") { $1.isTraining = on } }
     public func eval() { train(false) }

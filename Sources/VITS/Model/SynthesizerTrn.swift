@@ -61,6 +61,11 @@ public final class SynthesizerTrn: Module {
         if let embG { register("emb_g", embG) }
     }
 
+    private static func report(_ trace: ModuleTrace?, _ tensors: [String: Tensor]) {
+        guard let trace else { return }
+        for (name, t) in tensors { trace(name, t) }
+    }
+
     /// Keys an inference-only bundle needs (the posterior encoder only serves training).
     public static func isInferenceKey(_ key: String) -> Bool { !key.hasPrefix("enc_q.") }
 
@@ -108,11 +113,14 @@ public final class SynthesizerTrn: Module {
         let encoded: (x: Tensor, m: Tensor, logs: Tensor, mask: Tensor)
         do { encoded = try encP(tokens, lengths: tokenLengths, trace: trace) } catch { throw ModelError.input("\(error)") }
         let (h, mPTokens, logsPTokens, xMask) = encoded
+        Self.report(trace, ["enc_p.x": h, "enc_p.m_p": mPTokens, "enc_p.logs_p": logsPTokens, "enc_p.x_mask": xMask])
         let g = try speakerConditioning(speakers, batch: batch)
+        if let g { trace?("g", g) }
         let yMask = TextEncoder.sequenceMask(lengths: frameLengths, length: spec.shape[2])
         let posterior = try noise.normal([batch, config.model.interChannels, spec.shape[2]])
         let (z, mQ, logsQ) = encQ(spec, mask: yMask, g: g, noise: posterior, trace: trace)
         let zP = flow(z, mask: yMask, g: g, trace: trace)
+        Self.report(trace, ["enc_q.z": z, "enc_q.m_q": mQ, "enc_q.logs_q": logsQ, "enc_q.y_mask": yMask, "flow.z_p": zP])
 
         let attention: Tensor
         if let alignment { attention = alignment } else {
@@ -123,16 +131,16 @@ public final class SynthesizerTrn: Module {
         let w = try MonotonicAlignment.durations(path: attention)
         let dpNoise = try dp.trainingNoiseShape(batch: batch, tokens: tokens.shape[1]).map { try noise.normal($0) }
         let (dpOut, lLength) = dp.durationLoss(h, mask: xMask, durations: w, g: g, noise: dpNoise, trace: trace)
-        trace?("dp.out", dpOut)
-
         let mP = Self.expand(mPTokens, path: attention)
         let logsP = Self.expand(logsPTokens, path: attention)
+        Self.report(trace, ["dp.out": dpOut, "attn": attention, "w": w, "l_length": lLength, "prior.m_p": mP, "prior.logs_p": logsP])
         let u = try noise.uniform([batch])
         let starts = try MonotonicAlignment.segmentStarts(uniform: u.scalars, frameLengths: frameLengths,
                                                           segmentFrames: config.segmentFrames)
         let zSlice = sliceSegments(z, starts: starts, size: config.segmentFrames)
         trace?("z_slice", zSlice)
         let yHat = dec(zSlice, g: g, trace: trace)
+        trace?("o", yHat)
         return TrainingOutputs(yHat: yHat, lLength: lLength, attention: attention, sliceStarts: starts,
                                xMask: xMask, yMask: yMask, z: z, zP: zP, mP: mP, logsP: logsP,
                                mQ: mQ, logsQ: logsQ, g: g)
@@ -147,7 +155,9 @@ public final class SynthesizerTrn: Module {
             let encoded: (x: Tensor, m: Tensor, logs: Tensor, mask: Tensor)
             do { encoded = try encP(tokens, lengths: tokenLengths, trace: trace) } catch { throw ModelError.input("\(error)") }
             let (h, mPTokens, logsPTokens, xMask) = encoded
+            Self.report(trace, ["enc_p.x": h, "enc_p.m_p": mPTokens, "enc_p.logs_p": logsPTokens, "enc_p.x_mask": xMask])
             let g = try speakerConditioning(speakers, batch: batch)
+            if let g { trace?("g", g) }
             let dpNoise = try dp.inferenceNoiseShape(batch: batch, tokens: tokens.shape[1]).map { try noise.normal($0) }
             let logw = dp.logDurations(h, mask: xMask, g: g, noise: dpNoise, noiseScale: noiseScaleW, trace: trace)
             let wCeil = (logw.exp() * xMask).multiplied(by: lengthScale).ceil()
@@ -164,6 +174,8 @@ public final class SynthesizerTrn: Module {
             var latent = z * yMask
             if let maxFrames, maxFrames < frames { latent = latent.slice(axis: 2, start: 0, end: maxFrames) }
             let audio = dec(latent, g: g, trace: trace)
+            Self.report(trace, ["logw": logw, "w_ceil": wCeil, "y_mask": yMask, "attn": attention, "m_p": mP,
+                                "logs_p": logsP, "z_p": zP, "z": z, "o": audio])
             return InferenceOutputs(audio: audio, frameLengths: frameLengths.map { min($0, maxFrames ?? $0) },
                                     logw: logw, wCeil: wCeil, attention: attention, yMask: yMask,
                                     mP: mP, logsP: logsP, zP: zP, z: z, g: g)
