@@ -87,7 +87,7 @@ public final class ResidualCouplingBlock: Module {
     }
 
     /// z [B, C, T] → z_p (training direction). Traces `flow.flows.N.y` and `flow.flows.N.logdet` (zeros [B]).
-    public func callAsFunction(_ z: Tensor, mask: Tensor, g: Tensor? = nil, trace: ModuleTrace? = nil) -> Tensor {
+    public func callAsFunction(_ z: Tensor, mask: Tensor, g: Tensor? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         var x = z
         for (i, coupling) in couplings.enumerated() {
             x = coupling(x, mask: mask, g: g)
@@ -100,7 +100,7 @@ public final class ResidualCouplingBlock: Module {
 
     /// z_p [B, C, T] → z (inference direction): the list walked backwards, each Flip before its coupling's
     /// inverse. Traces `flow.flows.N` in call order (7, 6, …, 0).
-    public func reverse(_ zP: Tensor, mask: Tensor, g: Tensor? = nil, trace: ModuleTrace? = nil) -> Tensor {
+    public func reverse(_ zP: Tensor, mask: Tensor, g: Tensor? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         var x = zP
         for (i, coupling) in couplings.enumerated().reversed() {
             x = x.flipped(1)
@@ -111,7 +111,7 @@ public final class ResidualCouplingBlock: Module {
         return x
     }
 
-    private func report(_ x: Tensor, index: Int, trace: ModuleTrace?) {
+    private func report(_ x: Tensor, index: Int, trace: ((String, Tensor) -> Void)?) {
         guard let trace else { return }
         trace("\(tracePath).flows.\(index).y", x)
         trace("\(tracePath).flows.\(index).logdet", Tensor(zeros: [x.shape[0]]))

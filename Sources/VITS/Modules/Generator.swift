@@ -1,10 +1,5 @@
 import Engine
 
-/// Leaky-ReLU slope inside HiFi-GAN (`modules.LRELU_SLOPE`). The generator's last activation uses
-/// `F.leaky_relu`'s default 0.01 instead.
-public let hifiGANLeakySlope: Float = 0.1
-let finalLeakySlope: Float = 0.01
-
 /// A HiFi-GAN residual block: ResBlock1 or ResBlock2.
 public protocol HiFiGANResBlock: Module {
     func callAsFunction(_ x: Tensor) -> Tensor
@@ -35,17 +30,17 @@ public final class ResBlock1: Module, HiFiGANResBlock {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var x = x
         if !GradMode.isEnabled {
-            // Inference: leaky ReLU, bias and residual add fused into the convolutions (same values).
+            // Inference: leaky ReLU, bias and residual add fused into the convolutions (same math, another rounding order).
             for (c1, c2) in zip(convs1, convs2) {
                 let xt = InferenceConv.conv(x, weight: c1.effectiveWeight, bias: c1.bias, dilation: c1.dilation,
-                                            slope: hifiGANLeakySlope)
+                                            slope: Generator.leakySlope)
                 x = InferenceConv.conv(xt, weight: c2.effectiveWeight, bias: c2.bias, dilation: c2.dilation,
-                                       slope: hifiGANLeakySlope, residual: x)
+                                       slope: Generator.leakySlope, residual: x)
             }
             return x
         }
         for (c1, c2) in zip(convs1, convs2) {
-            let xt = c2(leakyRelu(c1(leakyRelu(x, slope: hifiGANLeakySlope)), slope: hifiGANLeakySlope))
+            let xt = c2(leakyRelu(c1(leakyRelu(x, slope: Generator.leakySlope)), slope: Generator.leakySlope))
             x = xt + x
         }
         return x
@@ -71,11 +66,11 @@ public final class ResBlock2: Module, HiFiGANResBlock {
         if !GradMode.isEnabled {
             for c in convs {
                 x = InferenceConv.conv(x, weight: c.effectiveWeight, bias: c.bias, dilation: c.dilation,
-                                       slope: hifiGANLeakySlope, residual: x)
+                                       slope: Generator.leakySlope, residual: x)
             }
             return x
         }
-        for c in convs { x = c(leakyRelu(x, slope: hifiGANLeakySlope)) + x }
+        for c in convs { x = c(leakyRelu(x, slope: Generator.leakySlope)) + x }
         return x
     }
 }
@@ -97,6 +92,10 @@ public final class Generator: Module {
     public let blocks: [HiFiGANResBlock]
     /// Prefix of the names reported to a trace.
     public var tracePath = "dec"
+    /// Leaky-ReLU slope inside HiFi-GAN (`modules.LRELU_SLOPE`).
+    public static let leakySlope: Float = 0.1
+    /// The last activation (before conv_post) is `F.leaky_relu` with its default slope.
+    public static let finalLeakySlope: Float = 0.01
 
     /// Initialisation is the reference's effective one: PyTorch's default conv init everywhere. (The
     /// reference also calls `init_weights` (N(0, 0.01)) on `ups` and the resblock convs, but only after
@@ -106,6 +105,7 @@ public final class Generator: Module {
                 generator: RandomGenerator) {
         precondition(upsampleRates.count == upsampleKernelSizes.count, "Generator: one kernel size per upsampling rate")
         precondition(resblockKernelSizes.count == resblockDilationSizes.count, "Generator: one dilation list per resblock kernel")
+        precondition(!resblockKernelSizes.isEmpty, "Generator: needs at least one resblock kernel size")
         let c0 = upsampleInitialChannel
         kernelsPerStage = resblockKernelSizes.count
         convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
@@ -147,7 +147,7 @@ public final class Generator: Module {
 
     /// z [B, I, T], g [B, G, 1] or nil → waveform [B, 1, T·Πu] in (−1, 1).
     /// Traces `dec.conv_pre`, `dec.cond`, `dec.ups.i`, `dec.resblocks.m`, `dec.conv_post` (before tanh).
-    public func callAsFunction(_ z: Tensor, g: Tensor? = nil, trace: ModuleTrace? = nil) -> Tensor {
+    public func callAsFunction(_ z: Tensor, g: Tensor? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         precondition(g == nil || cond != nil, "Generator: conditioning g given to a generator built with ginChannels = 0")
         var x = convPre(z)
         trace?(tracePath + ".conv_pre", x)
@@ -157,7 +157,7 @@ public final class Generator: Module {
             x = x + c
         }
         for (i, up) in ups.enumerated() {
-            x = up(leakyRelu(x, slope: hifiGANLeakySlope))
+            x = up(leakyRelu(x, slope: Generator.leakySlope))
             trace?("\(tracePath).ups.\(i)", x)
             var sum: Tensor?
             for j in 0..<kernelsPerStage {
@@ -168,7 +168,7 @@ public final class Generator: Module {
             }
             x = sum!.divided(by: Float(kernelsPerStage))
         }
-        x = convPost(leakyRelu(x, slope: finalLeakySlope))
+        x = convPost(leakyRelu(x, slope: Generator.finalLeakySlope))
         trace?(tracePath + ".conv_post", x)
         return x.tanh()
     }

@@ -87,6 +87,8 @@ enum InferenceConv {
                 }
             }
         }
+        // The scratch buffers are only reached through raw pointers: keep them alive until the GEMMs are done.
+        withExtendedLifetime((taps, input)) {}
         return out
     }
 }

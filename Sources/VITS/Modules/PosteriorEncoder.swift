@@ -42,7 +42,7 @@ public final class PosteriorEncoder: Module {
     ///   - noise: the standard-normal draw ε [B, out, T] (draw "posterior"; recorded noise in parity checks).
     /// - Returns: z, m, logs, each [B, out, T].
     public func callAsFunction(_ spec: Tensor, mask: Tensor, g: Tensor? = nil, noise: Tensor,
-                               trace: ModuleTrace? = nil) -> (z: Tensor, m: Tensor, logs: Tensor) {
+                               trace: ((String, Tensor) -> Void)? = nil) -> (z: Tensor, m: Tensor, logs: Tensor) {
         precondition(noise.shape == [spec.shape[0], outChannels, spec.shape[2]],
                      "PosteriorEncoder: noise must be [B, \(outChannels), T] = \([spec.shape[0], outChannels, spec.shape[2]]), got \(noise.shape)")
         var h = pre(spec)

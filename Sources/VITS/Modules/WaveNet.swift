@@ -1,10 +1,5 @@
 import Engine
 
-/// Receives `(reference module path, module output)` in call order; used by parity checks to compare
-/// submodule outputs with a fixture's `trace.*` tensors. Paths are full reference paths
-/// (`enc_q.pre`, `flow.flows.2.y`, `dec.resblocks.4`): each module prefixes its own `tracePath`.
-public typealias ModuleTrace = (String, Tensor) -> Void
-
 /// VITS `modules.WN`: the non-causal WaveNet stack of the posterior encoder and of the coupling layers.
 ///
 /// Layer i: `a = tanh(x_in[:H] + g_i[:H]) · σ(x_in[H:] + g_i[H:])` with `x_in = in_layers[i](x)`
