@@ -16,5 +16,7 @@ struct Vits: ParsableCommand {
             BenchCommand.self,
             InspectCommand.self,
             G2PCommand.self,
+            PrepareCommand.self,
+            DoctorCommand.self,
         ])
 }
