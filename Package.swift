@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Audio", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats"], resources: [.copy("Fixtures")]),
     ]

@@ -39,6 +39,8 @@ public struct SpeakerRecord: Sendable, Equatable, Codable {
     public var name: String
     /// The corpus it was last prepared from (`biaobei:/abs/path`).
     public var source: String
+
+    public init(id: Int, name: String, source: String) { self.id = id; self.name = name; self.source = source }
 }
 
 struct SpeakerFile: Codable { var speakers: [SpeakerRecord] }
