@@ -74,6 +74,12 @@ public struct DoctorReport: Sendable, Codable {
     public let speakers: Int
     public let audioSeconds: Double
     public let checks: [DoctorCheck]
+
+    enum CodingKeys: String, CodingKey {
+        case target, utterances, speakers, checks
+        case audioSeconds = "audio_seconds"
+    }
+
     /// True when a fatal check found something.
     public var fatal: Bool { checks.contains { $0.severity == .fatal && $0.count > 0 } }
 

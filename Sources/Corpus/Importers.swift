@@ -117,6 +117,12 @@ public enum CorpusImporter {
     /// `speaker` names the speaker of a Biaobei or LJSpeech corpus (default: `source.defaultSpeaker`);
     /// filelists name their own speakers, so giving one there is an error.
     public static func load(_ source: CorpusSource, speaker: String? = nil) throws(CorpusError) -> ImportedCorpus {
+        let corpus = try loadUnsorted(source, speaker: speaker)
+        let issues = corpus.issues.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+        return ImportedCorpus(source: source, inventory: corpus.inventory, utterances: corpus.utterances, issues: issues)
+    }
+
+    static func loadUnsorted(_ source: CorpusSource, speaker: String?) throws(CorpusError) -> ImportedCorpus {
         switch source {
         case .biaobei(let root):
             let name = speaker ?? source.defaultSpeaker

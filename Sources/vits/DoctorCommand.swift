@@ -74,7 +74,7 @@ struct DoctorCommand: ParsableCommand {
             report = try Doctor.examine(source: try CorpusSource(parsing: target), speaker: speaker, options: options)
         } else {
             guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("\(target): no such data folder (or give a raw corpus as biaobei:PATH, ljspeech:PATH, filelist:FILE)")
+                throw CorpusError.missing("\(target): no such data folder (or give a raw corpus as biaobei:PATH, ljspeech:PATH, filelist:FILE)")
             }
             report = Doctor.examine(dataFolder: URL(fileURLWithPath: target), options: options)
         }

@@ -7,10 +7,15 @@ import Corpus
 final class DatasetTests: XCTestCase {
     nonisolated(unsafe) private static var prepared: URL?   // XCTest runs a class's tests one at a time
 
+    override class func tearDown() {
+        if let url = prepared { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        prepared = nil
+    }
+
     /// One prepared folder (with faults: 000009 and 000010 are outside the sampler's boundaries).
     private func folder() throws -> URL {
         if let url = Self.prepared { return url }
-        let tmp = try temporaryDirectory("dataset")
+        let tmp = try makeTemporaryDirectory("dataset")
         let (corpus, _) = try MiniCorpus.make(in: tmp, name: "spk", faults: true)
         let out = tmp.appendingPathComponent("data")
         var o = options()

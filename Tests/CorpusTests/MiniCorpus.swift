@@ -75,11 +75,20 @@ struct MiniCorpus {
     }
 }
 
-func temporaryDirectory(_ name: String) throws -> URL {
+func makeTemporaryDirectory(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-tests-\(name)-\(getpid())")
     try? FileManager.default.removeItem(at: url)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+extension XCTestCase {
+    /// A fresh folder, removed when the test ends.
+    func temporaryDirectory(_ name: String) throws -> URL {
+        let url = try makeTemporaryDirectory(name)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
 }
 
 func options(speaker: String? = nil, seed: UInt64 = 1234) -> PrepareOptions {
