@@ -113,7 +113,6 @@ final class ProgressBar: @unchecked Sendable {
     private let terminal = isatty(STDERR_FILENO) != 0
     private var lastDraw = Date.distantPast
     private var last: (done: Int, total: Int) = (0, 0)
-    private var drew = false
 
     init(label: String) { self.label = label }
 
@@ -149,7 +148,6 @@ final class ProgressBar: @unchecked Sendable {
         } else {
             FileHandle.standardError.write(Data((text + "\n").utf8))
         }
-        drew = true
     }
 
     static func clock(_ seconds: Double) -> String {
