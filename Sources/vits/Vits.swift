@@ -17,5 +17,7 @@ struct Vits: ParsableCommand {
             InspectCommand.self,
             CheckReferenceCommand.self,
             G2PCommand.self,
+            PrepareCommand.self,
+            DoctorCommand.self,
         ])
 }
