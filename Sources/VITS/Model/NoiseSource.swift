@@ -46,3 +46,6 @@ public enum ModelError: Error, CustomStringConvertible {
         switch self { case .noise(let m), .input(let m), .weights(let m): return m }
     }
 }
+
+/// Receives named intermediate tensors (reference module paths, e.g. `enc_q.enc`) for parity checks.
+public typealias ModuleTrace = (String, Tensor) -> Void
