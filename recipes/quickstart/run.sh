@@ -59,8 +59,9 @@ Examples:
 EOF
 }
 
-die() { echo "run.sh: error: $*" >&2; exit 1; }
-log() { echo "[quickstart $(date +%H:%M:%S)] $*"; }
+RECIPE=quickstart
+# shellcheck source=../lib/common.sh
+source "$HERE/../lib/common.sh"
 
 stage=1 ; stop_stage=7 ; exp="" ; speakers=6 ; limit=0 ; jobs=2
 max_steps_pretrain="" ; max_steps_finetune="" ; freeze="text-encoder" ; lora_rank=""
@@ -85,7 +86,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }
 is_count "$stage" && is_count "$stop_stage" && [ "$stage" -ge 1 ] && [ "$stop_stage" -le 7 ] && [ "$stage" -le "$stop_stage" ] \
     || die "--stage/--stop-stage must satisfy 1 <= stage <= stop-stage <= 7 (got $stage, $stop_stage)"
 is_count "$speakers" && [ "$speakers" -ge 1 ] && [ "$speakers" -le 6 ] || die "--speakers must be 1-6, got '$speakers'"
@@ -118,87 +118,7 @@ RUN_PRE="$EXP/pretrain"
 RUN_FT="$EXP/finetune"
 VOICE="$EXP/voice"
 SAMPLES="$EXP/samples"
-MARKS="$EXP/.stages"
-mkdir -p "$MARKS" "$EXP/conf" "$EXP/doctor"
-
-# Ctrl-C or SIGTERM: the running command handles it (vits train/finetune save a checkpoint, the
-# corpus generator keeps finished files); the recipe then stops instead of going on to the next stage.
-interrupted=0
-trap 'interrupted=1' INT TERM
-stop_if_interrupted() {
-    if [ "$interrupted" = 1 ]; then
-        log "interrupted during stage $1; run the same command again to continue"
-        exit 130
-    fi
-}
-
-# ----------------------------------------------------------------------------------------------
-# Helpers.
-
-# The vits binary, built when missing; each stage checks that its subcommand exists in this build.
-ensure_vits() {
-    if [ ! -x "$VITS" ]; then
-        [ "$VITS" = ".build/release/vits" ] \
-            || die "VITS=$VITS is not an executable; unset VITS to build .build/release/vits"
-        log "building vits: swift build -c release --product vits"
-        swift build -c release --product vits || die "the release build failed"
-    fi
-    "$VITS" "$1" --help >/dev/null 2>&1 \
-        || die "this build of vits ($VITS) has no '$1' command, which stage $2 needs; update the checkout and rebuild it (swift build -c release --product vits)"
-}
-
-# Stage markers: EXP/.stages/N holds the signature of the inputs a finished stage was run with.
-marked() { [ -f "$MARKS/$1" ] && [ "$(cat "$MARKS/$1")" = "$2" ]; }
-mark() { printf '%s\n' "$2" > "$MARKS/$1.tmp" && mv -f "$MARKS/$1.tmp" "$MARKS/$1"; }
-
-stage_start=0
-begin_stage() {   # N NAME
-    current_stage="$1" ; current_name="$2"
-    stage_start=$(date +%s.%N)
-    log "stage $1 ($2)"
-}
-end_stage() {     # STATUS (ran|skipped)
-    local seconds
-    seconds=$(awk -v a="$stage_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
-    printf '%s\t%s\t%s\t%s\t%s\n' "$current_stage" "$current_name" "$1" "$seconds" "$(date -Iseconds)" >> "$EXP/timings.tsv"
-    log "stage $current_stage ($current_name) $1 in $seconds s"
-}
-run() { echo "+ $*"; "$@"; }
-
-# Replace the value of "KEY": VALUE in a config written one key per line (our configs are).
-set_key() {       # FILE KEY VALUE
-    grep -q "\"$2\":" "$1" || die "$1 has no key \"$2\""
-    sed -E -i "s/(\"$2\":[[:space:]]*)[^,]*(,?)\$/\1$3\2/" "$1"
-}
-# The first integer value of "KEY" in a JSON file (pretty-printed or not).
-json_int() {      # FILE KEY
-    grep -oE "\"$2\"[[:space:]]*:[[:space:]]*[0-9]+" "$1" | head -n 1 | grep -oE '[0-9]+$'
-}
-# Writes FILE from stdin only when the content changed (so its mtime means something).
-write_if_changed() {
-    local tmp="$1.tmp.$$"
-    cat > "$tmp"
-    if [ -f "$1" ] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
-}
-
-# Newest complete checkpoint step of a run folder (0 when none): a step-NNNNNNNN folder with state.json.
-newest_step() {
-    local newest=0 d s
-    for d in "$1"/checkpoints/step-*; do
-        [ -f "$d/state.json" ] || continue
-        s="${d##*/step-}"; s=$((10#$s))
-        [ "$s" -gt "$newest" ] && newest=$s
-    done
-    echo "$newest"
-}
-
-# Validation mel L1 of a run (logs/metrics.jsonl lines of kind "validation"): "first@step -> last@step".
-validation_summary() {
-    local f="$1/logs/metrics.jsonl"
-    [ -f "$f" ] || { echo "no metrics"; return; }
-    grep '"kind":"validation"' "$f" | sed -nE 's/.*"mel_l1":([^,}]*).*"step":([0-9]+).*/\1 \2/p' \
-        | awk 'NR==1{f=$1; fs=$2} {l=$1; ls=$2} END{ if (NR==0) print "no validation yet"; else printf "validation mel L1 %.4f at step %d -> %.4f at step %d (%d evaluations)\n", f, fs, l, ls, NR }'
-}
+mkdir -p "$EXP/conf" "$EXP/doctor"
 
 # The speakers of the synthetic corpus in table order (the target first), limited to --speakers.
 speaker_names() {
@@ -227,7 +147,7 @@ log "experiment folder: $EXP (speakers $speakers, limit $limit, ci $ci); stages 
 [ "$ci" = 0 ] || log "CI mode: $speakers speakers x $limit sentences, $max_steps_pretrain pretrain + $max_steps_finetune fine-tune steps"
 
 # ----------------------------------------------------------------------------------------------
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+if in_range 1; then
     begin_stage 1 corpus
     sig="speakers=$speakers limit=$limit sentences=$(sha256sum datasets/synthetic-mandarin/sentences.txt | cut -c1-16)"
     if marked 1 "$sig"; then
@@ -245,10 +165,10 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+if in_range 2; then
     begin_stage 2 prepare
-    [ -f "$MARKS/1" ] || die "stage 2 needs the corpus of stage 1 (run with --stage 1)"
-    sig="$(cat "$MARKS/1")"
+    [ -f "$EXP/.stages/1" ] || die "stage 2 needs the corpus of stage 1 (run with --stage 1)"
+    sig="$(cat "$EXP/.stages/1")"
     if marked 2 "$sig" && [ -f "$DATA_PRE/manifest.jsonl" ] && [ -f "$DATA_FT/manifest.jsonl" ]; then
         log "data folders complete ($DATA_PRE, $DATA_FT), skipping"
         end_stage skipped
@@ -263,7 +183,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
         done
         run "$VITS" prepare --corpus "biaobei:$CORPUS/$TARGET" --speaker "$TARGET" --out "$DATA_FT"
         stop_if_interrupted 2
-        tr -d ' \n' < "$DATA_PRE/speakers.json" | grep -q "{\"id\":0,\"name\":\"$TARGET\"" \
+        tr -d ' \n' < "$DATA_PRE/speakers.json" | grep "{\"id\":0,\"name\":\"$TARGET\"" >/dev/null \
             || die "stage 2: $TARGET is not speaker 0 in $DATA_PRE/speakers.json (the folder was prepared in another order); delete $DATA_PRE and run stage 2 again"
         mark 2 "$sig"
         end_stage ran
@@ -271,7 +191,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+if in_range 3; then
     begin_stage 3 doctor
     [ -f "$DATA_PRE/manifest.jsonl" ] && [ -f "$DATA_FT/manifest.jsonl" ] || die "stage 3 needs the data folders of stage 2"
     sig="$(stat -c '%Y %s' "$DATA_PRE/manifest.jsonl" "$DATA_FT/manifest.jsonl" | tr '\n' ' ')"
@@ -280,43 +200,13 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
         end_stage skipped
     else
         ensure_vits doctor 3
-        for d in "$DATA_PRE" "$DATA_FT"; do
-            report="$EXP/doctor/$(basename "$d").txt"
-            echo "+ $VITS doctor $d > $report"
-            rc=0 ; "$VITS" doctor "$d" > "$report" 2>&1 || rc=$?
-            grep -v '^[[:space:]]*ok ' "$report" | sed 's/^/    /'   # the findings and the verdict
-            [ "$rc" = 0 ] || die "stage 3: vits doctor found fatal problems in $d (report: $report)"
-        done
+        for d in "$DATA_PRE" "$DATA_FT"; do doctor_folder "$d" "$EXP/doctor/$(basename "$d").txt"; done
         mark 3 "$sig"
         end_stage ran
     fi
 fi
 
-# ----------------------------------------------------------------------------------------------
-# Training stages: complete when the run's newest checkpoint has reached its max_steps; otherwise
-# the same vits command resumes from the newest checkpoint (or starts the run).
-train_stage() {   # N NAME RUN CONFIG-DEST COMMAND...
-    local n="$1" name="$2" run_dir="$3" config="$4" target newest rc=0
-    shift 4
-    target="$(json_int "$config" max_steps)"
-    newest="$(newest_step "$run_dir")"
-    if [ "$newest" -ge "$target" ]; then
-        log "$run_dir is complete at step $newest (max_steps $target), skipping"
-        log "  $(validation_summary "$run_dir")"
-        end_stage skipped
-        return
-    fi
-    if [ "$newest" -gt 0 ]; then log "resuming $run_dir from step $newest of $target"; fi
-    run "$@" || rc=$?
-    stop_if_interrupted "$n"
-    [ "$rc" = 0 ] || die "stage $n ($name) failed (exit $rc); fix the cause and run the same command again to resume"
-    newest="$(newest_step "$run_dir")"
-    [ "$newest" -ge "$target" ] || { log "stage $n stopped at step $newest of $target; run the same command again to continue"; exit 130; }
-    log "  $(validation_summary "$run_dir")"
-    end_stage ran
-}
-
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+if in_range 4; then
     begin_stage 4 pretrain
     [ -f "$DATA_PRE/manifest.jsonl" ] || die "stage 4 needs $DATA_PRE (stage 2)"
     effective_config "$HERE/configs/pretrain.json" "$EXP/conf/pretrain.json" "$max_steps_pretrain"
@@ -326,7 +216,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
-if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+if in_range 5; then
     begin_stage 5 finetune
     [ -f "$DATA_FT/manifest.jsonl" ] || die "stage 5 needs $DATA_FT (stage 2)"
     [ -f "$RUN_PRE/config.json" ] && [ "$(newest_step "$RUN_PRE")" -gt 0 ] || die "stage 5 needs the pretrained run $RUN_PRE (stage 4)"
@@ -349,7 +239,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
-if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+if in_range 6; then
     begin_stage 6 export
     step="$(newest_step "$RUN_FT")"
     [ "$step" -gt 0 ] || die "stage 6 needs a checkpoint in $RUN_FT (stage 5)"
@@ -370,12 +260,12 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 
 # ----------------------------------------------------------------------------------------------
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+if in_range 7; then
     begin_stage 7 synthesize
-    [ -f "$VOICE/voice.json" ] && [ -f "$MARKS/6" ] || die "stage 7 needs the voice of stage 6 ($VOICE)"
+    [ -f "$VOICE/voice.json" ] && [ -f "$EXP/.stages/6" ] || die "stage 7 needs the voice of stage 6 ($VOICE)"
     mapfile -t sentences < <(grep -v '^[[:space:]]*\(#.*\)\?$' "$text_file")
     [ "${#sentences[@]}" -gt 0 ] || die "$text_file has no sentences"
-    sig="$(cat "$MARKS/6") text=$(sha256sum "$text_file" | cut -c1-16)"
+    sig="$(cat "$EXP/.stages/6") text=$(sha256sum "$text_file" | cut -c1-16)"
     if marked 7 "$sig"; then
         log "${#sentences[@]} samples are in $SAMPLES, skipping"
         end_stage skipped
