@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
-        .target(name: "Training", dependencies: ["Engine"]),
+        .target(name: "Training", dependencies: ["Engine", "Corpus", "Mandarin", "VITS"]),
 
 
         // Command-line interface: one file per command under Sources/vits/.
@@ -61,7 +61,7 @@ let package = Package(
             dependencies: [
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "Formats", "Audio", "Features", "Mandarin", "VITS",
+                "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
                 "Corpus",
             ]),
 
