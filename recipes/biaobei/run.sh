@@ -11,6 +11,9 @@
 #
 # Every stage is idempotent and re-running the same command continues where it stopped: the
 # training stages resume bit-exactly from their newest checkpoint. See recipes/biaobei/README.md.
+# The whole script is one block, so bash reads it completely before running it: editing or
+# updating this file (git pull) while a long run is in progress cannot change what is running.
+{
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -277,3 +280,5 @@ if in_range 6; then
 fi
 
 log "done: stages $stage-$stop_stage. Timings: $EXP/timings.tsv"
+exit
+}

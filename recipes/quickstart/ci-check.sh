@@ -7,6 +7,9 @@
 #
 # Needs espeak-ng and a release vits with every recipe command (VITS=... or .build/release/vits,
 # built by run.sh when missing). Exit status 0 when every check passed; the failures are listed.
+# The whole script is one block, so bash reads it completely before running it: editing or
+# updating this file (git pull) while a long run is in progress cannot change what is running.
+{
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -128,3 +131,5 @@ if [ "$failures" -gt 0 ]; then
     [ "$keep" = 1 ] || echo "(re-run with --keep to keep $exp)"
     exit 1
 fi
+exit
+}

@@ -12,6 +12,9 @@
 # Every stage is idempotent: it skips when its output is complete and otherwise continues where it
 # stopped (the training stages resume from their newest checkpoint). Re-run the same command after
 # an interruption. See recipes/quickstart/README.md and docs/recipes.md.
+# The whole script is one block, so bash reads it completely before running it: editing or
+# updating this file (git pull) while a long run is in progress cannot change what is running.
+{
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -287,3 +290,5 @@ fi
 
 log "done: stages $stage-$stop_stage. Timings: $EXP/timings.tsv"
 [ "$stop_stage" -lt 7 ] || log "samples: $SAMPLES/*.wav (voice: $VOICE)"
+exit
+}
