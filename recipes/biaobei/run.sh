@@ -241,7 +241,6 @@ if in_range 5; then
             log "voice $out is up to date ($sig)"
             continue
         fi
-        rm -rf "$out"
         mkdir -p "$EXP/voices"
         run "$VITS" export --run "$run_dir" --step "$export_step" --out "$out" --fp16
         stop_if_interrupted 5

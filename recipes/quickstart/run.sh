@@ -252,7 +252,6 @@ if in_range 6; then
         end_stage skipped
     else
         ensure_vits export 6
-        rm -rf "$VOICE"   # a partial or outdated export of this recipe
         run "$VITS" export --run "$RUN_FT" --step latest --out "$VOICE" --fp16
         stop_if_interrupted 6
         [ -f "$VOICE/voice.json" ] || die "stage 6: vits export wrote no $VOICE/voice.json"
