@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )
