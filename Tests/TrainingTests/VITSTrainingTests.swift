@@ -200,18 +200,32 @@ final class VITSTrainingTests: XCTestCase {
             try p.run()
             return p
         }
-        for delay in [1.2, 0.9, 1.5] {
+        let store = try CheckpointStore(root: run.appendingPathComponent("checkpoints"))
+        /// Waits (up to 2 minutes) until the run has published a checkpoint newer than `step`.
+        func waitForCheckpoint(after step: Int) -> Int? {
+            for _ in 0..<1200 {
+                if let s = store.steps().last, s > step { return s }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            return nil
+        }
+        var last = 0
+        for delay in [0.0, 0.07, 0.15, 0.31] {   // a checkpoint is written every step: kills land in writes too
             let p = try launch()
+            guard let s = waitForCheckpoint(after: last) else { p.terminate(); return XCTFail("no checkpoint appeared") }
+            last = s
             Thread.sleep(forTimeInterval: delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
+            XCTAssertNotNil(try store.loadNewest(warn: { _ in }), "killed after \(delay) s: no loadable checkpoint")
+            last = store.steps().last ?? last
         }
         let interrupted = try launch()
-        Thread.sleep(forTimeInterval: 1.0)
+        guard waitForCheckpoint(after: last) != nil else { interrupted.terminate(); return XCTFail("no checkpoint appeared") }
         kill(interrupted.processIdentifier, SIGINT)
         interrupted.waitUntilExit()
+        XCTAssertEqual(interrupted.terminationReason, .exit)
         XCTAssertEqual(interrupted.terminationStatus, 0, "SIGINT must save and exit cleanly")
-        let store = try CheckpointStore(root: run.appendingPathComponent("checkpoints"))
         XCTAssertNotNil(try store.loadNewest(warn: { _ in }))
         let final = try launch()
         final.waitUntilExit()
