@@ -15,5 +15,7 @@ struct BenchCommand: ParsableCommand {
             BenchOps.self,
             BenchG2PCommand.self,
             BenchGenerator.self,
+            BenchSynthesize.self,
+            BenchModel.self,
         ])
 }
