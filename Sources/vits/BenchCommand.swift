@@ -16,5 +16,7 @@ struct BenchCommand: ParsableCommand {
             BenchCheckpoint.self,
             BenchG2PCommand.self,
             BenchGenerator.self,
+            BenchSynthesize.self,
+            BenchModel.self,
         ])
 }
