@@ -63,6 +63,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
                 "Corpus",
+                "Training",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
@@ -71,7 +72,8 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
+        .testTarget(name: "VoiceTests", dependencies: ["VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )

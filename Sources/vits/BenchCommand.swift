@@ -13,7 +13,10 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchFeatures.self,
             BenchOps.self,
+            BenchCheckpoint.self,
             BenchG2PCommand.self,
             BenchGenerator.self,
+            BenchSynthesize.self,
+            BenchModel.self,
         ])
 }

@@ -28,6 +28,7 @@ enum TrainingRun {
     static func execute(_ o: RunOptions, provenance: [String: Any], frozenDiscriminator: Bool = false,
                         adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator, Bool) throws -> Void)? = nil) throws {
         Engine.configure()
+        StopSignal.install()   // before the (slow) setup: an early Ctrl-C still ends with a clean save
         let console = o.console
         let dataURL = URL(fileURLWithPath: o.data), runURL = URL(fileURLWithPath: o.run)
         do {
@@ -44,7 +45,6 @@ enum TrainingRun {
                                             adapt: adapt.map { f in { g, d, rng in try f(g, d, rng, resuming) } })
             let trainable = task.generator.trainableParameters().reduce(0) { $0 + $1.1.count }
             console.banner("model: generator \(task.generator.parameterCount) parameters (\(trainable) trainable), discriminator \(task.discriminator.parameterCount); \(task.batchesPerEpoch) batches per epoch")
-            StopSignal.install()
             let trainer = try Trainer(run: run, settings: options.settings, task: task, console: console)
             try trainer.run()
         } catch let error as TrainingError {

@@ -21,5 +21,7 @@ struct Vits: ParsableCommand {
             G2PCommand.self,
             PrepareCommand.self,
             DoctorCommand.self,
+            ExportCommand.self,
+            SynthesizeCommand.self,
         ])
 }

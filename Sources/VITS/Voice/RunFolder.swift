@@ -1,0 +1,301 @@
+import Foundation
+import Engine
+
+/// Which checkpoint of a run to use.
+public enum CheckpointChoice: Equatable, Sendable, CustomStringConvertible {
+    /// The newest complete checkpoint (an older one when the newest fails verification).
+    case latest
+    /// The step recorded as best (`trainer.bestStep`) in the newest checkpoint's state.json, else the latest.
+    case best
+    case step(Int)
+
+    /// Parses `latest`, `best` or a step number.
+    public init?(argument: String) {
+        switch argument {
+        case "latest": self = .latest
+        case "best": self = .best
+        default:
+            guard let n = Int(argument), n >= 0 else { return nil }
+            self = .step(n)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .latest: return "latest"
+        case .best: return "best"
+        case .step(let n): return "step \(n)"
+        }
+    }
+}
+
+/// Computes a file's CRC-32C (the checksum `state.json` records). The VITS target cannot import the
+/// trainer's implementation, so callers that want checksums verified pass one in (the CLI passes
+/// `Training.CRC32C`); without it only the recorded file sizes are checked.
+public typealias FileChecksum = @Sendable (URL) throws -> UInt32
+
+/// A training run folder as `vits train`/`finetune` write it (RUN_LAYOUT.md): `config.json`,
+/// `inventory.json`, `speakers.json`, `provenance.json`, `checkpoints/step-NNNNNNNN/` with
+/// `generator.safetensors` (+ `lora.safetensors` for LoRA fine-tunes) and `state.json`.
+/// Read-only: nothing here writes to or cleans the run, so it is safe while a trainer is running.
+public struct RunFolder: Sendable {
+    public let root: URL
+    public var checkpoints: URL { root.appendingPathComponent("checkpoints") }
+
+    public init(root: URL) { self.root = root }
+
+    /// A folder is a run when it has `config.json` and a `checkpoints/` folder.
+    public static func isRun(_ url: URL) -> Bool {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        return fm.fileExists(atPath: url.appendingPathComponent("config.json").path)
+            && fm.fileExists(atPath: url.appendingPathComponent("checkpoints").path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    /// A folder is a checkpoint when it has `state.json` and `generator.safetensors`.
+    public static func isCheckpoint(_ url: URL) -> Bool {
+        let fm = FileManager.default
+        return fm.fileExists(atPath: url.appendingPathComponent("state.json").path)
+            && fm.fileExists(atPath: url.appendingPathComponent("generator.safetensors").path)
+    }
+
+    public static func folderName(step: Int) -> String { String(format: "step-%08d", step) }
+
+    public func checkpointFolder(step: Int) -> URL { checkpoints.appendingPathComponent(Self.folderName(step: step)) }
+
+    /// Steps of the complete checkpoints (those with a state.json; temporaries are never named `step-…`), ascending.
+    public func steps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("step-"), name.count == 13, let s = Int(name.dropFirst(5)) else { return nil }
+            let state = checkpoints.appendingPathComponent(name).appendingPathComponent("state.json")
+            return FileManager.default.fileExists(atPath: state.path) ? s : nil
+        }.sorted()
+    }
+
+    // MARK: run-level files
+
+    public func configData() throws(VoiceError) -> Data {
+        try Self.read(root.appendingPathComponent("config.json"), what: "the run's config")
+    }
+
+    /// `inventory.json` (`{"version", "symbols", "non_speech"}`, as `vits prepare` writes it).
+    public func inventory() throws(VoiceError) -> VoiceManifest.Inventory {
+        let url = root.appendingPathComponent("inventory.json")
+        let object = try Self.jsonObject(url, what: "the run's token inventory")
+        guard let version = object["version"] as? String, let symbols = object["symbols"] as? [String], !symbols.isEmpty else {
+            throw .corrupt("\(url.path): expected {\"version\": String, \"symbols\": [String, …]}")
+        }
+        return .init(name: version, symbols: symbols)
+    }
+
+    /// The frontend that produces an inventory's tokens: `inventory.json`'s own `frontend` key when it
+    /// has one, else derived from the version (`zh-*` → `mandarin`).
+    public func frontend(for inventory: VoiceManifest.Inventory) -> String {
+        if let object = try? Self.jsonObject(root.appendingPathComponent("inventory.json"), what: ""),
+           let name = object["frontend"] as? String { return name }
+        return Self.frontend(forInventory: inventory.name)
+    }
+
+    public static func frontend(forInventory version: String) -> String {
+        if version.hasPrefix("zh-") { return "mandarin" }
+        if version.hasPrefix("en-chars") { return "english-characters" }
+        return "unknown"
+    }
+
+    /// `speakers.json` (`{"speakers": [{"id", "name", …}]}`); an absent file means one unnamed speaker.
+    public func speakers() throws(VoiceError) -> [VoiceManifest.Speaker] {
+        let url = root.appendingPathComponent("speakers.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        let object = try Self.jsonObject(url, what: "the run's speaker list")
+        guard let list = object["speakers"] as? [[String: Any]] else {
+            throw .corrupt("\(url.path): expected {\"speakers\": [{\"id\": Int, \"name\": String}, …]}")
+        }
+        var out: [VoiceManifest.Speaker] = []
+        for (i, entry) in list.enumerated() {
+            guard let id = (entry["id"] as? NSNumber)?.intValue, let name = entry["name"] as? String else {
+                throw .corrupt("\(url.path): speaker entry \(i) lacks an integer \"id\" or a string \"name\"")
+            }
+            out.append(.init(id: id, name: name))
+        }
+        return out.sorted { $0.id < $1.id }
+    }
+
+    /// `provenance.json` as a JSON object (empty when the run has none).
+    public func provenance() throws(VoiceError) -> [String: Any] {
+        let url = root.appendingPathComponent("provenance.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return [:] }
+        return try Self.jsonObject(url, what: "the run's provenance")
+    }
+
+    // MARK: checkpoints
+
+    /// `state.json` of a checkpoint folder.
+    public static func state(_ folder: URL) throws(VoiceError) -> [String: Any] {
+        try jsonObject(folder.appendingPathComponent("state.json"), what: "the checkpoint state")
+    }
+
+    /// Checks the files a voice reads from checkpoint `folder` (`generator.safetensors`, and
+    /// `lora.safetensors` when present) against the sizes and CRC-32C recorded in its state.json.
+    public static func verify(_ folder: URL, checksum: FileChecksum?) throws(VoiceError) {
+        let state = try state(folder)
+        guard let files = state["files"] as? [String: [String: Any]] else {
+            throw .corrupt("\(folder.appendingPathComponent("state.json").path) lacks its \"files\" section")
+        }
+        let fm = FileManager.default
+        for name in ["generator.safetensors", "lora.safetensors"] {
+            let url = folder.appendingPathComponent(name)
+            guard let record = files[name] else {
+                if name == "generator.safetensors" || fm.fileExists(atPath: url.path) {
+                    throw .corrupt("\(url.path) is not recorded in the checkpoint's state.json")
+                }
+                continue
+            }
+            guard let attributes = try? fm.attributesOfItem(atPath: url.path),
+                  let size = (attributes[.size] as? NSNumber)?.uint64Value else {
+                throw .corrupt("\(url.path) is missing")
+            }
+            guard let wantSize = (record["bytes"] as? NSNumber)?.uint64Value, wantSize == size else {
+                throw .corrupt("\(url.path) has \(size) bytes, state.json records \((record["bytes"] as? NSNumber)?.stringValue ?? "none") (truncated or damaged)")
+            }
+            if let checksum {
+                let crc: UInt32
+                do { crc = try checksum(url) } catch { throw .corrupt("\(url.path): cannot read it (\(error))") }
+                guard let want = (record["crc32c"] as? NSNumber)?.uint64Value, want == UInt64(crc) else {
+                    throw .corrupt("\(url.path) does not match its CRC-32C in state.json (damaged)")
+                }
+            }
+        }
+    }
+
+    /// The checkpoint folder for `choice`, verified. `latest` falls back to older checkpoints (each
+    /// skipped one reported through `warn`); `best` and an explicit step do not.
+    public func checkpoint(_ choice: CheckpointChoice, checksum: FileChecksum?,
+                           warn: (String) -> Void) throws(VoiceError) -> (step: Int, folder: URL) {
+        let all = steps()
+        guard let newest = all.last else {
+            throw .notAVoice("\(root.path) has no complete checkpoint yet (no checkpoints/step-*/state.json)")
+        }
+        switch choice {
+        case .step(let n):
+            guard all.contains(n) else {
+                throw .notAVoice("\(root.path) has no checkpoint at step \(n); available: \(all.map(String.init).joined(separator: ", "))")
+            }
+            try Self.verify(checkpointFolder(step: n), checksum: checksum)
+            return (n, checkpointFolder(step: n))
+        case .best:
+            let state = try Self.state(checkpointFolder(step: newest))
+            let trainer = state["trainer"] as? [String: Any]
+            if let best = (trainer?["bestStep"] as? NSNumber)?.intValue {
+                if all.contains(best) {
+                    try Self.verify(checkpointFolder(step: best), checksum: checksum)
+                    return (best, checkpointFolder(step: best))
+                }
+                warn("the best step \(best) recorded in step \(newest)'s state.json has no checkpoint folder; using the latest")
+            } else {
+                warn("no best step recorded in step \(newest)'s state.json (no validation yet); using the latest")
+            }
+            return try checkpoint(.latest, checksum: checksum, warn: warn)
+        case .latest:
+            var problems: [String] = []
+            for step in all.reversed() {
+                do throws(VoiceError) {
+                    try Self.verify(checkpointFolder(step: step), checksum: checksum)
+                    return (step, checkpointFolder(step: step))
+                } catch {
+                    warn("checkpoint step \(step) is unusable (\(error)); trying an older one")
+                    problems.append("step \(step): \(error)")
+                }
+            }
+            throw .corrupt("no usable checkpoint in \(checkpoints.path): " + problems.joined(separator: "; "))
+        }
+    }
+
+    /// The generator's inference weights of checkpoint `folder`: `generator.safetensors`, with the
+    /// adapters of `lora.safetensors` (if any) merged in, without the posterior encoder.
+    /// LoRA scale α/r: r comes from the adapter shapes, α from the file's `alpha` metadata or the
+    /// run's `provenance.json` (`lora.alpha`).
+    public func inferenceWeights(checkpoint folder: URL, config: VITSConfig) throws(VoiceError) -> [String: Tensor] {
+        let generatorURL = folder.appendingPathComponent("generator.safetensors")
+        var state = try Self.readTensors(generatorURL)
+        let loraURL = folder.appendingPathComponent("lora.safetensors")
+        if FileManager.default.fileExists(atPath: loraURL.path) {
+            let adapters = try Self.readTensors(loraURL)
+            let alpha = try loraAlpha(file: loraURL)
+            state = try Self.mergeLoRA(base: state, adapters: adapters, alpha: alpha, config: config, source: loraURL.path)
+        }
+        return state.filter { SynthesizerTrn.isInferenceKey($0.key) }
+    }
+
+    private func loraAlpha(file: URL) throws(VoiceError) -> Float {
+        if let meta = try? TensorFile.metadata(file),
+           let text = meta["alpha"] ?? meta["lora_alpha"], let a = Float(text) { return a }
+        let lora = try provenance()["lora"] as? [String: Any]
+        if let a = (lora?["alpha"] as? NSNumber)?.floatValue ?? (lora?["lora_alpha"] as? NSNumber)?.floatValue { return a }
+        throw .corrupt("\(file.path): cannot merge the LoRA adapters: their alpha is neither in the file's metadata (\"alpha\") "
+                       + "nor in \(root.appendingPathComponent("provenance.json").path) (\"lora\": {\"alpha\": …})")
+    }
+
+    /// Builds the generator, loads `base` strictly, attaches an adapter of the stored rank to every
+    /// layer that has one in `adapters`, loads them, and returns the merged plain state dict.
+    public static func mergeLoRA(base: [String: Tensor], adapters: [String: Tensor], alpha: Float,
+                                 config: VITSConfig, source: String) throws(VoiceError) -> [String: Tensor] {
+        let vocabulary = try vocabularySize(base, source: source)
+        let model = SynthesizerTrn(config: config, vocabularySize: vocabulary, generator: RandomGenerator(seed: 0))
+        do { try model.load(base, strict: true) } catch {
+            throw .corrupt("the checkpoint's generator does not match its config: \(error)")
+        }
+        let suffixA = ".lora.lora_A", suffixB = ".lora.lora_B"
+        let layers = adapters.keys.filter { $0.hasSuffix(suffixA) }.map { String($0.dropLast(suffixA.count)) }.sorted()
+        guard !layers.isEmpty else { throw .corrupt("\(source) holds no *.lora.lora_A tensors") }
+        let rng = RandomGenerator(seed: 0)
+        for path in layers {
+            guard let a = adapters[path + suffixA], let b = adapters[path + suffixB] else {
+                throw .corrupt("\(source): \(path) has lora_A but no lora_B")
+            }
+            guard let layer = model.module(at: path) as? WeightedLayer else {
+                throw .corrupt("\(source): \(path) is not a convolution or linear layer of this model")
+            }
+            guard a.rank == 2, b.rank == 2, a.shape[0] == b.shape[1], a.shape[0] >= 1 else {
+                throw .corrupt("\(source): \(path) adapters have shapes \(a.shape) and \(b.shape), expected [r, in] and [out, r]")
+            }
+            layer.attachLoRA(rank: a.shape[0], alpha: alpha, generator: rng)
+        }
+        let adapterKeys = model.loraStateDict()
+        let extra = Set(adapters.keys).subtracting(adapterKeys.keys)
+        guard extra.isEmpty else { throw .corrupt("\(source): unexpected tensors \(extra.sorted().prefix(5))") }
+        do { try model.load(base.merging(adapters) { x, _ in x }, strict: true) } catch {
+            throw .corrupt("\(source): adapters do not fit the model: \(error)")
+        }
+        return model.mergedStateDict()
+    }
+
+    // MARK: helpers
+
+    static func vocabularySize(_ weights: [String: Tensor], source: String) throws(VoiceError) -> Int {
+        guard let emb = weights["enc_p.emb.weight"], emb.rank == 2 else {
+            throw .corrupt("\(source): no enc_p.emb.weight [vocabulary, hidden] tensor: not VITS generator weights")
+        }
+        return emb.shape[0]
+    }
+
+    static func readTensors(_ url: URL) throws(VoiceError) -> [String: Tensor] {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw .corrupt("\(url.path) is missing") }
+        do { return try TensorFile.load(url) } catch { throw .corrupt("\(url.path): unreadable weights (\(error))") }
+    }
+
+    static func read(_ url: URL, what: String) throws(VoiceError) -> Data {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw .notAVoice("\(url.path) is missing or unreadable (\(what))")
+        }
+        return data
+    }
+
+    static func jsonObject(_ url: URL, what: String) throws(VoiceError) -> [String: Any] {
+        let data = try read(url, what: what)
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw .corrupt("\(url.path) is not a JSON object (\(what))")
+        }
+        return object
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Mandarin
+import Training
+import VITS
+
+/// What `export`, `synthesize` and `bench synthesize` share: checkpoint checksums and frontends.
+enum VoiceSupport {
+    /// CRC-32C of a file, the checksum checkpoints record in state.json.
+    static let checksum: FileChecksum = { url in
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var crc = CRC32C.Running()
+        while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
+            chunk.withUnsafeBytes { crc.update($0) }
+        }
+        return crc.value
+    }
+
+    /// Prints a warning on stderr.
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
+    /// The frontend a voice asks for (only `mandarin` exists in this build).
+    static func frontend(named name: String) throws -> TextFrontend {
+        switch name {
+        case "mandarin": return try mandarin()
+        default:
+            throw VoiceError.unsupported("this voice needs the '\(name)' text frontend, which vits synthesize does not have (it has: mandarin)")
+        }
+    }
+
+    /// The Mandarin frontend (normalization, G2P, sandhi) → `zh-v1` token ids; sentences without a
+    /// syllable (only punctuation, emoji) give no tokens.
+    static func mandarin() throws -> TextFrontend {
+        let frontend: MandarinFrontend
+        do { frontend = try MandarinFrontend.bundled() } catch { throw VoiceError.unsupported("cannot load the Mandarin lexicon: \(error)") }
+        let inventory = PhonemeInventory.v1
+        return TextFrontend(name: "mandarin", inventoryName: inventory.version, symbols: inventory.symbols) { sentence in
+            let result = frontend.process(sentence)
+            if result.pinyin.isEmpty { return [] }
+            return try inventory.ids(of: result.tokens)
+        }
+    }
+
+    /// Monotonic seconds.
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+}
