@@ -29,6 +29,10 @@ if [ -z "$exp" ]; then
 fi
 mkdir -p "$exp"
 exp="$(cd "$exp" && pwd)"
+if [ -n "$(ls -A "$exp")" ]; then
+    echo "ci-check.sh: $exp is not empty; the check needs a new or empty folder (it verifies a run from scratch)" >&2
+    exit 2
+fi
 log="$exp/ci-check.log"
 
 failures=0
@@ -101,7 +105,8 @@ check "pretrain: TensorBoard event file" test -n "$(find "$exp/pretrain/logs" -n
 
 # Stage 5: fine-tune run.
 check "finetune: checkpoint at step 3" checkpoint_ok "$exp/finetune" 3
-check "finetune: provenance names the pretrained run" grep -q "$exp/pretrain" "$exp/finetune/provenance.json"
+check "finetune: provenance is a fine-tune of the pretrained run" \
+    bash -c "sed 's#\\\\/#/#g' '$exp/finetune/provenance.json' | tr -d ' \n' | grep -E '\"kind\":\"finetune\".*\"parent\":\"$exp/pretrain\"'"
 check "finetune: kept the pretrained speaker table (n_speakers 2)" grep -E '"n_speakers"[[:space:]]*:[[:space:]]*2' "$exp/finetune/config.json"
 check "finetune: validation mel L1 at step 2" validation_ok "$exp/finetune" 2
 check "finetune: probe samples at step 3" test "$(count_files "$exp/finetune/samples/step-00000003" '*.wav')" -ge 1
