@@ -5,8 +5,8 @@ Runs the reference implementation (jaywalnut310/vits, MIT; give its checkout wit
 not part of this repository) on the same workloads as the Swift benchmarks: random weights,
 random data of the same shapes, same step order (train.py), median of --runs after one warm-up.
 
-  python3 scripts/bench/vits_torch.py --vits-repo /tmp/vits-ref model --config CONFIG.json --batch 4
-  python3 scripts/bench/vits_torch.py --vits-repo /tmp/vits-ref synthesize --config CONFIG.json --seconds 10
+  python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/vits-ref model --config CONFIG.json --batch 4
+  python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/vits-ref synthesize --config CONFIG.json --seconds 10
 
 Needs torch, numpy, librosa (pip). The reference's Cython `monotonic_align` is replaced by a numpy
 version of the same algorithm, and the mel functions by torch.stft(return_complex=True) equivalents
