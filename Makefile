@@ -23,8 +23,10 @@ build: bootstrap
 demo: build
 	@bash scripts/demo.sh $(BIN)
 
-## test: the whole suite, optimized (unoptimized kernels are 10-100x slower)
+## test: the whole suite, optimized (unoptimized kernels are 10-100x slower). The CLI is built first:
+## some tests drive the real binary (crash safety of training runs).
 test: bootstrap
+	$(SWIFT) build -c $(CONFIG) --product vits
 	$(SWIFT) test -c $(CONFIG)
 
 ## bench: every benchmark, JSON lines on stdout

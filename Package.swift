@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
-        .target(name: "Training", dependencies: ["Engine"]),
+        .target(name: "Training", dependencies: ["Engine", "Corpus", "Mandarin", "VITS"]),
 
 
         // Command-line interface: one file per command under Sources/vits/.
@@ -61,7 +61,7 @@ let package = Package(
             dependencies: [
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "Formats", "Audio", "Features", "Mandarin", "VITS",
+                "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
                 "Corpus",
                 "Training",
             ]),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VoiceTests", dependencies: ["VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]

@@ -13,6 +13,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchFeatures.self,
             BenchOps.self,
+            BenchCheckpoint.self,
             BenchG2PCommand.self,
             BenchGenerator.self,
             BenchSynthesize.self,

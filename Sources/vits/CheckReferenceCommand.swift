@@ -32,7 +32,7 @@ struct CheckReferenceCommand: ParsableCommand {
             check = try ReferenceCheck(folder: URL(fileURLWithPath: directory))
             try check.run()
         } catch {
-            throw ValidationError("\(directory): \(error)")
+            throw CommandFailure("\(directory): \(error)")
         }
         if json {
             let encoder = JSONEncoder()

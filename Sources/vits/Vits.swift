@@ -16,6 +16,8 @@ struct Vits: ParsableCommand {
             BenchCommand.self,
             InspectCommand.self,
             CheckReferenceCommand.self,
+            TrainCommand.self,
+            FinetuneCommand.self,
             G2PCommand.self,
             PrepareCommand.self,
             DoctorCommand.self,

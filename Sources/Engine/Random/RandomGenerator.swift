@@ -3,9 +3,11 @@ import Foundation
 /// Errors restoring a generator from saved state.
 public enum RandomStateError: Error, CustomStringConvertible {
     case wrongLength(expected: Int, got: Int)
+    case seedMismatch(expected: UInt64, got: UInt64)
     public var description: String {
         switch self {
         case let .wrongLength(e, g): "random generator state must be \(e) values/bytes, got \(g)"
+        case let .seedMismatch(e, g): "random generator state belongs to seed \(g), this generator has seed \(e)"
         }
     }
 }
@@ -32,6 +34,14 @@ public final class RandomGenerator: @unchecked Sendable {
     public convenience init(state: [UInt64]) throws {
         guard state.count == 2 else { throw RandomStateError.wrongLength(expected: 2, got: state.count) }
         self.init(seed: state[0])
+        counter = state[1]
+    }
+
+    /// Moves this generator (in place: modules that hold it keep drawing from it) to `state`, which
+    /// must come from a generator with the same seed. Used when resuming a checkpoint.
+    public func restore(state: [UInt64]) throws {
+        guard state.count == 2 else { throw RandomStateError.wrongLength(expected: 2, got: state.count) }
+        guard state[0] == seed else { throw RandomStateError.seedMismatch(expected: seed, got: state[0]) }
         counter = state[1]
     }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The trainer's console: one status line per log interval (step/max, losses, steps/s, LR, ETA),
 /// or nothing (`quiet`), or one JSON object per line (`json`, for scripts).
@@ -41,6 +44,7 @@ public struct ConsoleReporter: Sendable {
             let line = String(format: "step %\(width)d/%d (%5.1f%%)  ", step, maxSteps, pct) + lossText
                 + String(format: "  %.2f steps/s  lr %.3e  ETA %@", stepsPerSecond, learningRate, Self.duration(eta))
             print(line)
+            fflush(nil)   // one line per interval, also when stdout is a pipe or a log file
         }
     }
 
@@ -62,6 +66,7 @@ public struct ConsoleReporter: Sendable {
     private func emit(_ obj: [String: Any]) {
         if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
             print(String(decoding: data, as: UTF8.self))
+            fflush(nil)
         }
     }
 }

@@ -143,6 +143,7 @@ public final class Trainer {
         var windowLosses: [String: Double] = [:]
         var windowCounts: [String: Int] = [:]
         var consecutiveNonFinite = 0
+        var windowStepSeconds = 0.0   // time inside task.trainStep; the rest of the window is trainer overhead
         var lastSaved = store.steps().last ?? -1
 
         while state.step < settings.maxSteps {
@@ -156,7 +157,9 @@ public final class Trainer {
                 state.epoch += 1
                 state.batchIndex = 0
             }
+            let stepStart = Date()
             let outcome = try task.trainStep(epoch: state.epoch, batchIndex: state.batchIndex, step: state.step)
+            windowStepSeconds += Date().timeIntervalSince(stepStart)
             state.batchIndex += 1
             state.step += 1
             windowSteps += 1
@@ -184,11 +187,13 @@ public final class Trainer {
                 values["steps_per_second"] = rate
                 values["epoch"] = Double(state.epoch)
                 values["skipped_steps"] = Double(state.skippedSteps)
+                // Everything but the steps themselves: logging, validation, samples, checkpoints.
+                values["trainer_overhead"] = elapsed > 0 ? max(0, elapsed - windowStepSeconds) / elapsed : 0
                 try metrics.append(step: step, kind: "train", values: values)
                 for (k, v) in values { try events.scalar(k.hasPrefix("loss") ? k : "train/" + k, Float(v), step: step) }
                 try events.flush()
                 console.status(step: step, maxSteps: settings.maxSteps, losses: means, stepsPerSecond: rate, learningRate: task.learningRate)
-                windowStart = Date(); windowSteps = 0; windowLosses = [:]; windowCounts = [:]
+                windowStart = Date(); windowSteps = 0; windowLosses = [:]; windowCounts = [:]; windowStepSeconds = 0
             }
             if step % settings.evalInterval == 0 {
                 let v = try task.validate(step: step)

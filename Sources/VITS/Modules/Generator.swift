@@ -32,9 +32,9 @@ public final class ResBlock1: Module, HiFiGANResBlock {
         if !GradMode.isEnabled {
             // Inference: leaky ReLU, bias and residual add fused into the convolutions (same math, another rounding order).
             for (c1, c2) in zip(convs1, convs2) {
-                let xt = InferenceConv.conv(x, weight: c1.effectiveWeight, bias: c1.bias, dilation: c1.dilation,
+                let xt = InferenceConv.conv(x, weight: c1.adaptedWeight, bias: c1.bias, dilation: c1.dilation,
                                             slope: Generator.leakySlope)
-                x = InferenceConv.conv(xt, weight: c2.effectiveWeight, bias: c2.bias, dilation: c2.dilation,
+                x = InferenceConv.conv(xt, weight: c2.adaptedWeight, bias: c2.bias, dilation: c2.dilation,
                                        slope: Generator.leakySlope, residual: x)
             }
             return x
@@ -65,7 +65,7 @@ public final class ResBlock2: Module, HiFiGANResBlock {
         var x = x
         if !GradMode.isEnabled {
             for c in convs {
-                x = InferenceConv.conv(x, weight: c.effectiveWeight, bias: c.bias, dilation: c.dilation,
+                x = InferenceConv.conv(x, weight: c.adaptedWeight, bias: c.bias, dilation: c.dilation,
                                        slope: Generator.leakySlope, residual: x)
             }
             return x

@@ -1,0 +1,85 @@
+import Foundation
+import Engine
+import Corpus
+import VITS
+
+/// What `vits train` and `vits finetune` share: the effective config (speaker count from the data),
+/// the run folder with its frozen config, inventory, speakers and provenance, and the trainer.
+public enum RunSetup {
+    /// The config with `data.n_speakers` taken from the data folder when the config leaves it at 0,
+    /// `train.max_steps` from `--max-steps`, as canonical JSON.
+    public static func effectiveConfig(_ raw: Data, data: URL, maxSteps: Int?) throws -> Data {
+        guard var root = try JSONSerialization.jsonObject(with: raw) as? [String: Any] else {
+            throw TrainingError.invalidArgument("the config is not a JSON object")
+        }
+        var dataSection = root["data"] as? [String: Any] ?? [:]
+        let speakers = try CorpusDataset(directory: data, split: nil).speakers.count
+        if (dataSection["n_speakers"] as? NSNumber)?.intValue ?? 0 == 0 {
+            dataSection["n_speakers"] = speakers > 1 ? speakers : 0
+        }
+        root["data"] = dataSection
+        if let maxSteps {
+            var train = root["train"] as? [String: Any] ?? [:]
+            train["max_steps"] = maxSteps
+            root["train"] = train
+        }
+        return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    /// Opens the run folder and records the data's inventory and speakers and the run's provenance
+    /// the first time (later starts keep them: they describe the run, not the current data).
+    public static func openRun(_ run: URL, config: Data, data: URL, provenance: [String: Any],
+                               allowConfigChange: Bool, console: ConsoleReporter) throws -> RunDirectory {
+        let dir = try RunDirectory.open(run, config: config, allowConfigChange: allowConfigChange, warn: { console.warning($0) })
+        let fm = FileManager.default
+        for name in ["inventory.json", "speakers.json"] {
+            let target = dir.root.appendingPathComponent(name)
+            if !fm.fileExists(atPath: target.path) {
+                try Data(contentsOf: data.appendingPathComponent(name)).write(to: target, options: .atomic)
+            } else if let mine = try? Data(contentsOf: target), let theirs = try? Data(contentsOf: data.appendingPathComponent(name)),
+                      name == "inventory.json", mine != theirs {
+                throw TrainingError.configMismatch("\(data.path)/inventory.json differs from the one this run was started with (\(target.path)); token ids would not mean the same symbols")
+            }
+        }
+        let prov = dir.root.appendingPathComponent("provenance.json")
+        if !fm.fileExists(atPath: prov.path) {
+            var p = provenance
+            p["corpus"] = data.standardizedFileURL.path
+            p["started"] = ISO8601DateFormatter().string(from: Date())
+            try JSONSerialization.data(withJSONObject: p, options: [.prettyPrinted, .sortedKeys]).write(to: prov, options: .atomic)
+        }
+        return dir
+    }
+
+    /// Generator (and, when present, discriminator) weights of a parent: a voice bundle, a run folder
+    /// (its newest verified checkpoint) or one checkpoint folder. LoRA adapters are merged.
+    public static func parentWeights(_ url: URL, console: ConsoleReporter) throws -> (generator: [String: Tensor], discriminator: [String: Tensor]?, description: String) {
+        let fm = FileManager.default
+        if VoiceBundle.isVoice(url) {
+            let manifest = try VoiceBundle.readManifest(url)
+            return (try VoiceBundle.readWeights(url, manifest: manifest), nil, "voice \(manifest.name)")
+        }
+        var folder = url
+        var label = url.path
+        if fm.fileExists(atPath: url.appendingPathComponent("checkpoints").path) {
+            let store = try CheckpointStore(root: url.appendingPathComponent("checkpoints"))
+            guard let newest = try store.loadNewest(warn: { console.warning($0) }) else {
+                throw TrainingError.invalidArgument("\(url.path) has no checkpoint to fine-tune from")
+            }
+            folder = newest.url
+            label = "\(url.lastPathComponent) step \(newest.step)"
+        }
+        let genURL = folder.appendingPathComponent("generator.safetensors")
+        guard fm.fileExists(atPath: genURL.path) else {
+            throw TrainingError.invalidArgument("\(url.path) is neither a voice bundle (voice.json), a run folder (checkpoints/) nor a checkpoint folder (generator.safetensors)")
+        }
+        if fm.fileExists(atPath: folder.appendingPathComponent("lora.safetensors").path) {
+            // The adapters' α/r lives in the run's provenance, not in the checkpoint: merge through export.
+            throw TrainingError.invalidArgument("\(url.path) is a LoRA run: export it first (`vits export --run …`), which merges the adapters, and fine-tune from that voice")
+        }
+        let generator = try TensorFile.load(genURL)
+        let discURL = folder.appendingPathComponent("discriminator.safetensors")
+        let disc = fm.fileExists(atPath: discURL.path) ? try TensorFile.load(discURL) : nil
+        return (generator, disc, label)
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import Engine
+import Corpus
+import Mandarin
+import VITS
+
+/// Trainer settings and VITS-step options read from our keys of the training config (see
+/// docs/training.md); everything else of the config is the reference format `VITSConfig` reads.
+public struct VITSTrainingOptions: Sendable {
+    public var settings: TrainerSettings
+    public var seed: UInt64
+    public var batchSize: Int
+    public var boundaries: [Int]
+    /// "step" (default): the reference's per-epoch decay spread evenly over `decayEpochSteps` steps,
+    /// so the schedule no longer depends on the dataset size; "epoch": the reference behaviour.
+    public var decayPerStep: Bool
+    public var decayEpochSteps: Int
+    public var gradClipNorm: Float?
+    public var probeSentences: [String]
+    public var validationItems: Int
+
+    public static let defaultProbes = ["今天天气很好，我们去公园散步吧。", "请在十点以前把报告发给我。"]
+
+    public init(rawConfig: Data, maxStepsOverride: Int?) throws {
+        guard let root = try JSONSerialization.jsonObject(with: rawConfig) as? [String: Any] else {
+            throw TrainingError.invalidArgument("the config is not a JSON object")
+        }
+        let train = root["train"] as? [String: Any] ?? [:]
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let v = train[key] else { return fallback }
+            guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() else {
+                throw TrainingError.invalidArgument("train.\(key): expected an integer, found \(v)")
+            }
+            return n.intValue
+        }
+        let maxSteps = try maxStepsOverride ?? int("max_steps", 0)
+        guard maxSteps > 0 else {
+            throw TrainingError.invalidArgument("train.max_steps is missing: set it in the config or pass --max-steps (the Biaobei recipe uses 700000)")
+        }
+        settings = try TrainerSettings(
+            maxSteps: maxSteps, logInterval: int("log_interval", 200), evalInterval: int("eval_interval", 1000),
+            sampleInterval: int("sample_interval", 5000), checkpointInterval: int("checkpoint_interval", 1000),
+            keepLast: int("keep_last", 3), maxConsecutiveNonFinite: int("max_consecutive_nonfinite", 20)).validated()
+        seed = UInt64(try int("seed", 1234))
+        batchSize = try int("batch_size", 16)
+        boundaries = (train["boundaries"] as? [NSNumber])?.map(\.intValue) ?? BucketSampler.referenceBoundaries
+        let unit = train["lr_decay_unit"] as? String ?? "step"
+        guard unit == "step" || unit == "epoch" else {
+            throw TrainingError.invalidArgument("train.lr_decay_unit: expected \"step\" or \"epoch\", found \"\(unit)\"")
+        }
+        decayPerStep = unit == "step"
+        decayEpochSteps = try int("lr_decay_epoch_steps", 100)
+        gradClipNorm = (train["grad_clip_norm"] as? NSNumber).map { $0.floatValue }
+        probeSentences = train["probe_sentences"] as? [String] ?? Self.defaultProbes
+        validationItems = try int("validation_items", 8)
+    }
+}
+
+/// VITS as a `TrainingTask`: the reference train.py step (discriminator step, then generator step
+/// against the updated discriminator; AdamW β 0.8/0.99, ε 1e-9, weight decay 0.01; exponential decay),
+/// bucketed batches from a prepared data folder, and everything a checkpoint must hold for exact resume.
+public final class VITSTrainingTask: TrainingTask {
+    public let config: VITSConfig
+    public let options: VITSTrainingOptions
+    public let generator: SynthesizerTrn
+    public let discriminator: MultiPeriodDiscriminator
+    public let optimizerG: AdamW
+    public let optimizerD: AdamW
+    public private(set) var scheduleG: ExponentialLR
+    public private(set) var scheduleD: ExponentialLR
+    /// The one RNG of the model: initialization, dropout masks and every noise draw (its state is checkpointed).
+    public let rng: RandomGenerator
+    let trainSet: CorpusDataset
+    let validationSet: CorpusDataset?
+    let sampler: BucketSampler
+    let mel: DifferentiableMel
+    private var epochBatches: (epoch: Int, batches: [[Int]])?
+    private let probes: [(name: String, tokens: [Int])]
+    private let frozenDiscriminator: Bool
+
+    /// `frozenDiscriminator`: the `discriminator` freeze preset — D is neither updated nor given gradients.
+    /// - Parameters:
+    ///   - adapt: runs after the models are built and before the optimizers are: fine-tuning loads the
+    ///     parent's weights, freezes parameter groups and attaches LoRA adapters here, so the optimizers
+    ///     see exactly the trainable parameters.
+    public init(config: VITSConfig, options: VITSTrainingOptions, data: URL, frozenDiscriminator: Bool = false,
+                warn: (String) -> Void,
+                adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator) throws -> Void)? = nil) throws {
+        self.config = config
+        self.options = options
+        self.frozenDiscriminator = frozenDiscriminator
+        trainSet = try CorpusDataset(directory: data, split: .train, addBlank: config.data.addBlank)
+        let validation = try? CorpusDataset(directory: data, split: .validation, addBlank: config.data.addBlank)
+        validationSet = (validation?.count ?? 0) > 0 ? validation : nil
+        guard trainSet.info.sampleRate == config.data.samplingRate, trainSet.info.hopLength == config.data.hopLength,
+              trainSet.info.nFFT == config.data.filterLength else {
+            throw TrainingError.configMismatch("the data folder \(data.path) was prepared at \(trainSet.info.sampleRate) Hz, n_fft \(trainSet.info.nFFT), hop \(trainSet.info.hopLength), but the config asks for data.sampling_rate \(config.data.samplingRate), data.filter_length \(config.data.filterLength), data.hop_length \(config.data.hopLength); prepare the data again with matching --sample-rate/--n-fft/--hop-length or change the config")
+        }
+        if config.isMultiSpeaker, trainSet.speakers.count > config.data.nSpeakers {
+            throw TrainingError.configMismatch("the data folder has \(trainSet.speakers.count) speakers but data.n_speakers is \(config.data.nSpeakers)")
+        }
+        rng = RandomGenerator(seed: options.seed)
+        generator = SynthesizerTrn(config: config, vocabularySize: trainSet.inventory.symbols.count, generator: rng)
+        do { discriminator = try MultiPeriodDiscriminator(config: config, generator: rng) } catch { throw TrainingError.invalidArgument("\(error)") }
+        if frozenDiscriminator { discriminator.freeze() }
+        try adapt?(generator, discriminator, rng)
+        let t = config.train
+        guard t.betas.count == 2 else { throw TrainingError.invalidArgument("train.betas must hold two numbers") }
+        optimizerG = AdamW(parameters: generator.trainableParameters(), learningRate: t.learningRate,
+                           betas: (t.betas[0], t.betas[1]), eps: t.eps, weightDecay: 0.01)
+        optimizerD = AdamW(parameters: discriminator.trainableParameters(), learningRate: t.learningRate,
+                           betas: (t.betas[0], t.betas[1]), eps: t.eps, weightDecay: 0.01)
+        let gamma = options.decayPerStep ? pow(t.lrDecay, 1 / Double(max(1, options.decayEpochSteps))) : t.lrDecay
+        scheduleG = ExponentialLR(initialLearningRate: t.learningRate, gamma: gamma)
+        scheduleD = ExponentialLR(initialLearningRate: t.learningRate, gamma: gamma)
+        sampler = try trainSet.sampler(batchSize: options.batchSize, boundaries: options.boundaries, seed: options.seed)
+        if !sampler.dropped.isEmpty {
+            warn("\(sampler.dropped.count) of \(trainSet.count) training utterances fall outside the bucket boundaries \(options.boundaries) frames and are not used")
+        }
+        if trainSet.lengths.contains(where: { $0 < config.segmentFrames }) {
+            warn("some utterances are shorter than the training segment (\(config.segmentFrames) frames); raise the first bucket boundary above it")
+        }
+        mel = DifferentiableMel(config: config)
+        var probes: [(String, [Int])] = []
+        if trainSet.inventory.version == PhonemeInventory.v1.version, trainSet.inventory.symbols == PhonemeInventory.v1.symbols,
+           let frontend = try? MandarinFrontend.bundled() {
+            for (i, text) in options.probeSentences.enumerated() {
+                if let ids = try? frontend.tokenIDs(text), !ids.isEmpty {
+                    probes.append((String(format: "probe-%02d", i), config.data.addBlank ? Self.intersperse(ids) : ids))
+                }
+            }
+        } else if !options.probeSentences.isEmpty {
+            warn("the data's inventory (\(trainSet.inventory.version)) is not the Mandarin frontend's; probe sentences are not rendered")
+        }
+        self.probes = probes
+    }
+
+    static func intersperse(_ ids: [Int]) -> [Int] {
+        var out = [0]
+        for id in ids { out.append(id); out.append(0) }
+        return out
+    }
+
+    public var batchesPerEpoch: Int { sampler.batchesPerEpoch }
+    public var learningRate: Double { optimizerG.learningRate }
+    public var primaryValidationMetric: String { "mel_l1" }
+
+    private func batches(for epoch: Int) -> [[Int]] {
+        if let cached = epochBatches, cached.epoch == epoch { return cached.batches }
+        let b = sampler.batches(epoch: epoch)
+        epochBatches = (epoch, b)
+        return b
+    }
+
+    struct Tensors {
+        var tokens: IntTensor, tokenLengths: [Int], spec: Tensor, specLengths: [Int], wav: Tensor, speakers: [Int]?
+    }
+
+    func tensors(_ b: Batch) -> Tensors {
+        Tensors(tokens: IntTensor(shape: b.tokensShape, values: b.tokens), tokenLengths: b.tokenLengths.map(Int.init),
+                spec: Tensor(shape: b.specShape, data: b.spec), specLengths: b.specLengths.map(Int.init),
+                wav: Tensor(shape: b.wavShape, data: b.wav),
+                speakers: config.isMultiSpeaker ? b.speakerIDs.map(Int.init) : nil)
+    }
+
+    public func trainStep(epoch: Int, batchIndex: Int, step: Int) throws -> StepOutcome {
+        generator.train(); discriminator.train()
+        let batch = try trainSet.collate(batches(for: epoch)[batchIndex])
+        let x = tensors(batch)
+        let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
+                                        speakers: x.speakers, noise: GeneratorNoise(rng))
+        let hop = config.data.hopLength
+        let yMel = noGrad { sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames) }
+        let ySlice = sliceSegments(x.wav, starts: out.sliceStarts.map { $0 * hop }, size: config.train.segmentSize)
+        let yHatMel = mel(out.yHat)
+
+        // Discriminator step.
+        var lossDiscValue: Float = 0, normD: Float = 0
+        if !frozenDiscriminator {
+            let (real, fake) = discriminator(real: ySlice, generated: out.yHat.detached())
+            let lossDisc = VITSLoss.discriminator(real: real.logits, generated: fake.logits).total
+            optimizerD.zeroGrad()
+            lossDisc.backward()
+            lossDiscValue = lossDisc.item
+            normD = clip(discriminator.parameters())
+            guard lossDiscValue.isFinite, normD.isFinite else {
+                optimizerD.zeroGrad()
+                return StepOutcome(losses: ["loss/d/total": Double(lossDiscValue)], applied: false)
+            }
+            optimizerD.step()
+        }
+
+        // Generator step against the updated discriminator (its weights get no gradients here).
+        let real = noGrad { discriminator(ySlice) }
+        let fake = discriminator.withoutParameterGradients { discriminator(out.yHat) }
+        let lossGen = VITSLoss.generator(fake.logits).total
+        let lossFM = VITSLoss.featureMatching(real: real.featureMaps, generated: fake.featureMaps)
+        let lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(config.train.cMel))
+        let lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(config.train.cKl)
+        let lossDur = VITSLoss.duration(out.lLength)
+        let total = lossGen + lossFM + lossMel + lossDur + lossKL
+        optimizerG.zeroGrad()
+        total.backward()
+        let normG = clip(generator.parameters())
+        var losses: [String: Double] = [
+            "loss/d/total": Double(lossDiscValue), "loss/g/total": Double(total.item), "loss/g/gen": Double(lossGen.item),
+            "loss/g/fm": Double(lossFM.item), "loss/g/mel": Double(lossMel.item), "loss/g/kl": Double(lossKL.item),
+            "loss/g/dur": Double(lossDur.item), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
+        ]
+        guard total.item.isFinite, normG.isFinite else {
+            optimizerG.zeroGrad()
+            losses["loss/g/total"] = Double(total.item)
+            return StepOutcome(losses: losses, applied: false)
+        }
+        optimizerG.step()
+        if options.decayPerStep {
+            scheduleG.step(optimizerG)
+            scheduleD.step(optimizerD)
+        }
+        return StepOutcome(losses: losses)
+    }
+
+    /// Total gradient norm, clipped to `grad_clip_norm` when set (the reference does not clip).
+    private func clip(_ params: [Tensor]) -> Float {
+        if let maxNorm = options.gradClipNorm { return GradientClipping.clipGradNorm(params, maxNorm: maxNorm) }
+        return GradientClipping.totalNorm(params)
+    }
+
+    public func epochDidEnd(_ epoch: Int) {
+        if !options.decayPerStep {
+            scheduleG.step(optimizerG)
+            scheduleD.step(optimizerD)
+        }
+    }
+
+    /// Mel L1 (and KL) of the posterior path on up to `validation_items` held-out utterances, with a
+    /// fixed noise seed — so validation never touches the training RNG (exact resume) and is
+    /// comparable across steps.
+    public func validate(step: Int) throws -> [String: Double] {
+        guard let validationSet else { return [:] }
+        generator.eval()
+        defer { generator.train() }
+        let usable = (0..<validationSet.count).filter { validationSet.lengths[$0] >= config.segmentFrames }.prefix(options.validationItems)
+        guard !usable.isEmpty else { return [:] }
+        let noise = GeneratorNoise(RandomGenerator(seed: 0x5EED_0001))
+        var melSum = 0.0, klSum = 0.0, n = 0.0
+        for chunk in stride(from: 0, to: usable.count, by: options.batchSize) {
+            let idx = Array(usable[usable.startIndex + chunk..<usable.startIndex + min(chunk + options.batchSize, usable.count)])
+            let x = tensors(try validationSet.collate(idx))
+            try noGrad {
+                let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec,
+                                                frameLengths: x.specLengths, speakers: x.speakers, noise: noise)
+                let yMel = sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames)
+                let l1 = VITSLoss.mel(target: yMel, generated: mel(out.yHat), weight: 1)
+                let kl = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask)
+                melSum += Double(l1.item) * Double(idx.count)
+                klSum += Double(kl.item) * Double(idx.count)
+                n += Double(idx.count)
+            }
+        }
+        return ["mel_l1": melSum / n, "kl": klSum / n]
+    }
+
+    /// The probe sentences, synthesized with a fixed seed (speaker 0).
+    public func renderSamples(step: Int) throws -> [SampleClip] {
+        generator.eval()
+        defer { generator.train() }
+        return try probes.map { probe in
+            let out = try generator.infer(tokens: IntTensor(shape: [1, probe.tokens.count], values: probe.tokens.map(Int32.init)),
+                                          tokenLengths: [probe.tokens.count], speakers: config.isMultiSpeaker ? [0] : nil,
+                                          maxFrames: 2000, noise: GeneratorNoise(RandomGenerator(seed: 0x5EED_0002)))
+            let samples = Array(out.audio.scalars.prefix(out.frameLengths[0] * config.data.hopLength))
+            return SampleClip(name: probe.name, samples: samples, sampleRate: config.data.samplingRate)
+        }
+    }
+
+    // MARK: checkpoints
+
+    struct State: Codable {
+        var rng: [UInt64]
+        var scheduleG: Int
+        var scheduleD: Int
+        var learningRate: Double
+    }
+
+    public func saveCheckpoint(into folder: URL) throws -> Data {
+        let g = generator.stateDict()
+        let base = g.filter { !$0.key.contains(".lora.") }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        try TensorFile.save(base, to: folder.appendingPathComponent("generator.safetensors"))
+        let lora = generator.loraStateDict()
+        if !lora.isEmpty {
+            try TensorFile.save(lora.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: folder.appendingPathComponent("lora.safetensors"))
+        }
+        try discriminator.save(to: folder.appendingPathComponent("discriminator.safetensors"))
+        try TensorFile.save(optimizerG.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                            to: folder.appendingPathComponent("optimizer-g.safetensors"))
+        try TensorFile.save(optimizerD.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                            to: folder.appendingPathComponent("optimizer-d.safetensors"))
+        return try JSONEncoder().encode(State(rng: rng.state, scheduleG: scheduleG.count, scheduleD: scheduleD.count,
+                                              learningRate: optimizerG.learningRate))
+    }
+
+    public func loadCheckpoint(from folder: URL, state: Data) throws {
+        let s = try JSONDecoder().decode(State.self, from: state)
+        var g = try TensorFile.load(folder.appendingPathComponent("generator.safetensors"))
+        let loraURL = folder.appendingPathComponent("lora.safetensors")
+        if FileManager.default.fileExists(atPath: loraURL.path) {
+            for (k, v) in try TensorFile.load(loraURL) { g[k] = v }
+        }
+        try generator.load(g, strict: true)
+        try discriminator.load(contentsOf: folder.appendingPathComponent("discriminator.safetensors"), strict: true)
+        try optimizerG.loadState(TensorFile.load(folder.appendingPathComponent("optimizer-g.safetensors")))
+        try optimizerD.loadState(TensorFile.load(folder.appendingPathComponent("optimizer-d.safetensors")))
+        try rng.restore(state: s.rng)
+        scheduleG = ExponentialLR(initialLearningRate: config.train.learningRate, gamma: scheduleG.gamma, count: s.scheduleG)
+        scheduleD = ExponentialLR(initialLearningRate: config.train.learningRate, gamma: scheduleD.gamma, count: s.scheduleD)
+        optimizerG.learningRate = scheduleG.learningRate
+        optimizerD.learningRate = scheduleD.learningRate
+        epochBatches = nil
+    }
+}

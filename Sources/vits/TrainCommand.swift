@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Engine
+import Training
+import VITS
+
+/// Options `train` and `finetune` share.
+struct RunOptions: ParsableArguments {
+    @Option(name: .long, help: "Training config (reference VITS format plus our train.* keys; see docs/training.md).")
+    var config: String
+    @Option(name: .long, help: "Prepared data folder (`vits prepare`).")
+    var data: String
+    @Option(name: .long, help: "Run folder: created on the first start, resumed from its newest checkpoint afterwards.")
+    var run: String
+    @Option(name: .long, help: "Override train.max_steps (the step budget).")
+    var maxSteps: Int?
+    @Flag(name: .long, help: "Accept a config that differs from the run's frozen one in keys that change training.")
+    var allowConfigChange = false
+    @Flag(name: .long, help: "No status lines (warnings still print).") var quiet = false
+    @Flag(name: .long, help: "One JSON object per status line, for scripts.") var json = false
+
+    var console: ConsoleReporter { ConsoleReporter(mode: json ? .json : (quiet ? .quiet : .human)) }
+}
+
+enum TrainingRun {
+    /// Opens the run, builds the task (with `adapt` for fine-tuning), trains, and maps the outcome
+    /// to an exit status: 0 finished, 0 after a clean SIGINT/SIGTERM save, 1 on error.
+    static func execute(_ o: RunOptions, provenance: [String: Any], frozenDiscriminator: Bool = false,
+                        adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator, Bool) throws -> Void)? = nil) throws {
+        Engine.configure()
+        StopSignal.install()   // before the (slow) setup: an early Ctrl-C still ends with a clean save
+        let console = o.console
+        let dataURL = URL(fileURLWithPath: o.data), runURL = URL(fileURLWithPath: o.run)
+        do {
+            let raw = try Data(contentsOf: URL(fileURLWithPath: o.config))
+            let effective = try RunSetup.effectiveConfig(raw, data: dataURL, maxSteps: o.maxSteps)
+            let config = try VITSConfig.parse(effective, source: o.config)
+            for w in config.warnings { console.warning(w) }
+            let options = try VITSTrainingOptions(rawConfig: effective, maxStepsOverride: nil)
+            let run = try RunSetup.openRun(runURL, config: effective, data: dataURL, provenance: provenance,
+                                           allowConfigChange: o.allowConfigChange, console: console)
+            let resuming = !(try CheckpointStore(root: run.checkpoints).steps().isEmpty)
+            let task = try VITSTrainingTask(config: config, options: options, data: dataURL,
+                                            frozenDiscriminator: frozenDiscriminator, warn: { console.warning($0) },
+                                            adapt: adapt.map { f in { g, d, rng in try f(g, d, rng, resuming) } })
+            let trainable = task.generator.trainableParameters().reduce(0) { $0 + $1.1.count }
+            console.banner("model: generator \(task.generator.parameterCount) parameters (\(trainable) trainable), discriminator \(task.discriminator.parameterCount); \(task.batchesPerEpoch) batches per epoch")
+            let trainer = try Trainer(run: run, settings: options.settings, task: task, console: console)
+            try trainer.run()
+        } catch let error as TrainingError {
+            throw CommandFailure(error.description)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a VITS voice from scratch, or resume the run.",
+        discussion: """
+            The first start freezes CONFIG into RUN/config.json and records the data's inventory and speakers.
+            Running the same command again resumes from the newest complete checkpoint and continues
+            bit-identically to a run that was never interrupted (weights, optimizer moments, data order, noise).
+            Ctrl-C (SIGINT) or SIGTERM writes a checkpoint and exits; a damaged newest checkpoint falls back
+            to the previous one with a warning. A config that changed in a key that matters is refused.
+
+            Example:
+              vits train --config recipes/quickstart/configs/pretrain.json --data data/pretrain --run runs/pretrain
+              vits train --config … --data … --run runs/pretrain --max-steps 2000     # extend the budget
+            """)
+
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        try TrainingRun.execute(options, provenance: ["kind": "pretrain", "parent": NSNull()])
+    }
+}
+
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a voice or a run on new data (fresh step counter and schedule).",
+        discussion: """
+            --from takes a voice bundle, a run folder (its newest checkpoint) or a checkpoint folder. Weights are
+            transplanted key by key with a report: loaded, new (freshly initialized), skipped, and reshaped
+            tables (a speaker table or symbol set of another size keeps the overlapping rows).
+            Freeze presets: text-encoder, duration-predictor, flow, posterior-encoder, decoder, discriminator.
+            LoRA: adapters of rank R on every convolution under the --lora-targets prefixes (enc_p, dp, flow,
+            enc_q, dec); the rest of the generator is frozen; adapters are stored in lora.safetensors and merged
+            on export. Resuming works exactly as for `vits train` (run the same command again).
+
+            Example:
+              vits finetune --from runs/pretrain --config recipes/quickstart/configs/finetune.json \\
+                  --data data/target_male --run runs/finetune --freeze text-encoder,duration-predictor
+              vits finetune --from voices/demo --config … --data … --run runs/lora --lora-rank 8 --lora-alpha 16 --lora-targets dec,flow
+            """)
+
+    @OptionGroup var options: RunOptions
+    @Option(name: .long, help: "Parent: voice bundle, run folder or checkpoint folder.") var from: String
+    @Option(name: .long, help: "Comma-separated freeze presets.") var freeze: String?
+    @Option(name: .long, help: "LoRA rank (enables LoRA).") var loraRank: Int?
+    @Option(name: .long, help: "LoRA alpha (scale α/r).") var loraAlpha: Float = 16
+    @Option(name: .long, help: "LoRA dropout on the adapter path.") var loraDropout: Float = 0
+    @Option(name: .long, help: "Comma-separated generator prefixes that get adapters.") var loraTargets: String = "dec,flow,enc_p,dp"
+
+    func validate() throws {
+        if let r = loraRank, r < 1 { throw ValidationError("--lora-rank must be ≥ 1") }
+        if loraDropout < 0 || loraDropout >= 1 { throw ValidationError("--lora-dropout must be in [0, 1)") }
+    }
+
+    func run() throws {
+        let presets = try freeze.map { try FreezePreset.parseList($0) } ?? []
+        let targets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let console = options.console
+        let parentURL = URL(fileURLWithPath: from)
+        var provenance: [String: Any] = ["kind": "finetune", "parent": parentURL.standardizedFileURL.path,
+                                         "freeze": presets.map(\.rawValue)]
+        if let r = loraRank { provenance["lora"] = ["rank": r, "alpha": loraAlpha, "dropout": loraDropout, "targets": targets] }
+        try TrainingRun.execute(options, provenance: provenance, frozenDiscriminator: presets.contains(.discriminator)) { g, d, rng, resuming in
+            if !resuming {
+                // A fresh fine-tune: start from the parent's weights (a resume reloads its own checkpoint).
+                let parent = try RunSetup.parentWeights(parentURL, console: console)
+                let report = WeightTransfer.transfer(parent.generator, into: g, reshapable: ["emb_g.weight", "enc_p.emb.weight"])
+                console.banner("fine-tuning from \(parent.description):\n" + report.description)
+                if let dWeights = parent.discriminator {
+                    let dReport = WeightTransfer.transfer(dWeights, into: d)
+                    console.banner("discriminator: " + dReport.description)
+                } else {
+                    console.banner("discriminator: the parent has none (a voice bundle); starting it fresh")
+                }
+            }
+            for p in presets { for prefix in p.generatorPrefixes { g.freeze(prefix) } }
+            if let rank = loraRank {
+                g.freeze()
+                let adapted = g.attachLoRA(toPrefixes: targets, rank: rank, alpha: loraAlpha, dropout: loraDropout, generator: rng)
+                guard !adapted.isEmpty else { throw TrainingError.invalidArgument("--lora-targets \(loraTargets) matched no convolution") }
+                console.banner("LoRA rank \(rank), alpha \(loraAlpha) on \(adapted.count) layers")
+            }
+        }
+    }
+}
