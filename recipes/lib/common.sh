@@ -1,0 +1,135 @@
+# Shared helpers of the recipes (sourced by recipes/<name>/run.sh, never run on its own).
+#
+# The sourcing script sets, before calling these:
+#   RECIPE  name shown in log lines          EXP    absolute experiment folder
+#   VITS    the vits binary (may be relative to the repository root, the current directory)
+# and runs from the repository root. Stage markers live in EXP/.stages/, timings in EXP/timings.tsv.
+
+die() { echo "$RECIPE/run.sh: error: $*" >&2; exit 1; }
+log() { echo "[$RECIPE $(date +%H:%M:%S)] $*"; }
+run() { echo "+ $*"; "$@"; }
+is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }
+
+# Ctrl-C or SIGTERM: the running command handles it (vits train/finetune save a checkpoint, prepare
+# and the corpus generator keep finished files); the recipe then stops instead of going on to the
+# next stage. Call `stop_if_interrupted N` after every long command.
+interrupted=0
+trap 'interrupted=1' INT TERM
+stop_if_interrupted() {
+    if [ "$interrupted" = 1 ]; then
+        log "interrupted during stage $1; run the same command again to continue"
+        exit 130
+    fi
+}
+
+# ensure_vits COMMAND STAGE: the vits binary (built when the default one is missing) and the
+# subcommand that STAGE needs.
+ensure_vits() {
+    if [ ! -x "$VITS" ]; then
+        [ "$VITS" = ".build/release/vits" ] \
+            || die "VITS=$VITS is not an executable; unset VITS to build .build/release/vits"
+        log "building vits: swift build -c release --product vits"
+        swift build -c release --product vits || die "the release build failed"
+    fi
+    # `vits --help` lists the subcommands, one per line ("  prepare   Import a corpus…").
+    "$VITS" --help 2>/dev/null | grep -E "^  $1( |\$)" >/dev/null \
+        || die "this build of vits ($VITS) has no '$1' command, which stage $2 needs; update the checkout and rebuild it (swift build -c release --product vits)"
+}
+
+# Stage markers: EXP/.stages/N holds the signature of the inputs a finished stage was run with;
+# a stage is skipped only when its marker holds the current signature.
+marked() { [ -f "$EXP/.stages/$1" ] && [ "$(cat "$EXP/.stages/$1")" = "$2" ]; }
+mark() {
+    mkdir -p "$EXP/.stages"
+    printf '%s\n' "$2" > "$EXP/.stages/$1.tmp" && mv -f "$EXP/.stages/$1.tmp" "$EXP/.stages/$1"
+}
+
+# begin_stage N NAME ... end_stage ran|skipped: a log line and a row of EXP/timings.tsv
+# (stage, name, status, seconds, finished at).
+begin_stage() {
+    current_stage="$1" ; current_name="$2"
+    stage_start=$(date +%s.%N)
+    log "stage $1 ($2)"
+}
+end_stage() {
+    local seconds
+    seconds=$(awk -v a="$stage_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+    printf '%s\t%s\t%s\t%s\t%s\n' "$current_stage" "$current_name" "$1" "$seconds" "$(date -Iseconds)" >> "$EXP/timings.tsv"
+    log "stage $current_stage ($current_name) $1 in $seconds s"
+}
+# in_range N: whether stage N is between --stage and --stop-stage.
+in_range() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+
+# set_key FILE KEY VALUE: replaces the value of "KEY": in a config written one key per line (the
+# recipes' configs are); the key must exist.
+set_key() {
+    grep -q "\"$2\":" "$1" || die "$1 has no key \"$2\""
+    sed -E -i "s/(\"$2\":[[:space:]]*)[^,]*(,?)\$/\1$3\2/" "$1"
+}
+# json_int FILE KEY: the first integer value of "KEY" in a JSON file (pretty-printed or not).
+json_int() {
+    grep -oE "\"$2\"[[:space:]]*:[[:space:]]*[0-9]+" "$1" | head -n 1 | grep -oE '[0-9]+$' || true
+}
+# write_if_changed FILE < content: replaces FILE only when the content differs.
+write_if_changed() {
+    local tmp="$1.tmp.$$"
+    cat > "$tmp"
+    if [ -f "$1" ] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
+}
+
+# newest_step RUN: step of the newest complete checkpoint (a checkpoints/step-NNNNNNNN folder with
+# its state.json; the trainer publishes them atomically), 0 when there is none.
+newest_step() {
+    local newest=0 d s
+    for d in "$1"/checkpoints/step-*; do
+        [ -f "$d/state.json" ] || continue
+        s="${d##*/step-}"; s=$((10#$s))
+        [ "$s" -gt "$newest" ] && newest=$s
+    done
+    echo "$newest"
+}
+
+# validation_summary RUN: first and last validation mel L1 of RUN/logs/metrics.jsonl.
+validation_summary() {
+    local f="$1/logs/metrics.jsonl"
+    [ -f "$f" ] || { echo "no metrics yet"; return; }
+    grep '"kind":"validation"' "$f" | sed -nE 's/.*"mel_l1":([^,}]*).*"step":([0-9]+).*/\1 \2/p' \
+        | awk 'NR==1{f=$1; fs=$2} {l=$1; ls=$2} END{ if (NR==0) print "no validation yet"; else printf "validation mel L1 %.4f at step %d -> %.4f at step %d (%d evaluations)\n", f, fs, l, ls, NR }'
+}
+
+# train_stage N NAME RUN CONFIG COMMAND...: a training stage. Complete when RUN's newest checkpoint
+# has reached CONFIG's train.max_steps; otherwise COMMAND (vits train/finetune) starts the run or
+# resumes it from its newest checkpoint. Call between begin_stage and (implicitly) end_stage.
+train_stage() {
+    local n="$1" name="$2" run_dir="$3" config="$4" target newest rc=0
+    shift 4
+    target="$(json_int "$config" max_steps)"
+    [ -n "$target" ] || die "$config has no train.max_steps"
+    newest="$(newest_step "$run_dir")"
+    if [ "$newest" -ge "$target" ]; then
+        log "$run_dir is complete at step $newest (max_steps $target), skipping"
+        log "  $(validation_summary "$run_dir")"
+        end_stage skipped
+        return
+    fi
+    if [ "$newest" -gt 0 ]; then log "resuming $run_dir from step $newest of $target"; fi
+    run "$@" || rc=$?
+    stop_if_interrupted "$n"
+    [ "$rc" = 0 ] || die "stage $n ($name) failed (exit $rc); fix the cause and run the same command again to resume"
+    newest="$(newest_step "$run_dir")"
+    if [ "$newest" -lt "$target" ]; then
+        log "stage $n stopped at step $newest of $target; run the same command again to continue"
+        exit 130
+    fi
+    log "  $(validation_summary "$run_dir")"
+    end_stage ran
+}
+
+# doctor_folder DIR REPORT: vits doctor DIR into REPORT; prints the findings and stops on fatal ones.
+doctor_folder() {
+    local rc=0
+    echo "+ $VITS doctor $1 > $2"
+    "$VITS" doctor "$1" > "$2" 2>&1 || rc=$?
+    grep -v '^[[:space:]]*ok ' "$2" | sed 's/^/    /'
+    [ "$rc" = 0 ] || die "vits doctor found fatal problems in $1 (report: $2); fix them, prepare again, re-run"
+}
