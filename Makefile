@@ -24,9 +24,11 @@ demo: build
 	@bash scripts/demo.sh $(BIN)
 
 ## test: the whole suite, optimized (unoptimized kernels are 10-100x slower). The CLI is built first:
-## some tests drive the real binary (crash safety of training runs).
+## some tests drive the real binary (crash safety of training runs), and the CI-sized quickstart
+## recipe runs every stage end to end (generate → prepare → doctor → train → finetune → export → synthesize).
 test: bootstrap
 	$(SWIFT) build -c $(CONFIG) --product vits
+	VITS=$(CURDIR)/$(BIN) bash recipes/quickstart/ci-check.sh
 	$(SWIFT) test -c $(CONFIG)
 
 ## bench: every benchmark, JSON lines on stdout

@@ -105,7 +105,7 @@ struct BenchModel: ParsableCommand {
             return (t1 - t0, t2 - t1, t3 - t2, lossD.scalars[0], total.scalars[0])
         }
         let warm = try step()
-        guard warm.3.isFinite, warm.4.isFinite else { throw ValidationError("non-finite loss in the warm-up step") }
+        guard warm.3.isFinite, warm.4.isFinite else { throw CommandFailure("non-finite loss in the warm-up step") }
         var totals: [Double] = [], phases: [(Double, Double, Double)] = [], cpus: [Double] = []
         for _ in 0..<runs {
             let c0 = BenchGenerator.processCPUSeconds()

@@ -123,13 +123,13 @@ struct SynthesizeCommand: ParsableCommand {
         if let text { return text }
         if let textFile {
             guard let data = FileManager.default.contents(atPath: textFile) else {
-                throw ValidationError("cannot read --text-file \(textFile)")
+                throw CommandFailure("cannot read --text-file \(textFile)")
             }
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("\(textFile) is not UTF-8 text") }
+            guard let s = String(data: data, encoding: .utf8) else { throw CommandFailure("\(textFile) is not UTF-8 text") }
             return s
         }
         let data = FileHandle.standardInput.readDataToEndOfFile()
-        guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("standard input is not UTF-8 text") }
+        guard let s = String(data: data, encoding: .utf8) else { throw CommandFailure("standard input is not UTF-8 text") }
         return s
     }
 }

@@ -358,16 +358,16 @@ final class VoiceTests: XCTestCase {
 
     // MARK: LoRA
 
-    /// Adapters on the text encoder, the flow and the decoder's upsampling convs (plain and
-    /// weight-normed layers), with non-zero B: the exported weights equal W + (α/r)·B·A computed
+    /// Adapters on the text encoder, the flow and the whole decoder (plain and weight-normed layers,
+    /// the resblocks' fused inference path included), with non-zero B: the exported weights equal W + (α/r)·B·A computed
     /// here directly, other tensors are untouched, and synthesis matches the adapted model.
     func testLoRAAdaptersAreMergedOnExport() throws {
         let rank = 2, alpha: Float = 4
         let run = try makeRun(config: "tiny-dp", steps: [50], best: nil,
                               provenance: ["corpus": "/data/target", "parent": "voices/base", "kind": "finetune", "freeze": [String](),
-                                           "lora": ["rank": rank, "alpha": alpha, "targets": ["enc_p", "flow", "dec.ups"], "dropout": 0]]) { model in
+                                           "lora": ["rank": rank, "alpha": alpha, "targets": ["enc_p", "flow", "dec"], "dropout": 0]]) { model in
             let rng = RandomGenerator(seed: 77)
-            let adapted = model.attachLoRA(toPrefixes: ["enc_p", "flow", "dec.ups"], rank: rank, alpha: alpha, generator: rng)
+            let adapted = model.attachLoRA(toPrefixes: ["enc_p", "flow", "dec"], rank: rank, alpha: alpha, generator: rng)
             XCTAssertFalse(adapted.isEmpty)
             for (key, t) in model.loraStateDict() where key.hasSuffix("lora_B") {
                 let noise = rng.randn(t.shape)
@@ -417,13 +417,15 @@ final class VoiceTests: XCTestCase {
         // A plain conv (attention projection) and a weight-normed transposed conv (upsampling).
         let q = "enc_p.encoder.attn_layers.0.conv_q"
         assertClose(try XCTUnwrap(merged[q + ".weight"]).scalars, try expected(q, base: try XCTUnwrap(state[q + ".weight"]).scalars), q)
-        let up = "dec.ups.0"
-        let g = try XCTUnwrap(state[up + ".weight_g"]), v = try XCTUnwrap(state[up + ".weight_v"])
-        let baseW = weightNormed(g: g.scalars, v: v.scalars, rows: v.shape[0])
-        let mergedW = weightNormed(g: try XCTUnwrap(merged[up + ".weight_g"]).scalars, v: try XCTUnwrap(merged[up + ".weight_v"]).scalars, rows: v.shape[0])
-        assertClose(mergedW, try expected(up, base: baseW), up)
+        for layer in ["dec.ups.0", "dec.resblocks.1.convs1.2"] {
+            let g = try XCTUnwrap(state[layer + ".weight_g"]), v = try XCTUnwrap(state[layer + ".weight_v"])
+            let baseW = weightNormed(g: g.scalars, v: v.scalars, rows: v.shape[0])
+            let mergedW = weightNormed(g: try XCTUnwrap(merged[layer + ".weight_g"]).scalars,
+                                       v: try XCTUnwrap(merged[layer + ".weight_v"]).scalars, rows: v.shape[0])
+            assertClose(mergedW, try expected(layer, base: baseW), layer)
+        }
         // Layers without adapters are copied unchanged.
-        for key in ["dec.conv_pre.weight", "dec.resblocks.0.convs1.0.weight_v", "dp.proj.weight", "enc_p.emb.weight"] {
+        for key in ["dp.proj.weight", "dp.conv_1.weight", "enc_p.emb.weight"] {
             XCTAssertEqual(merged[key]?.scalars, state[key]?.scalars, key)
         }
         // Synthesis with merged weights equals the adapted model's (the adapted layers run W + ΔW).

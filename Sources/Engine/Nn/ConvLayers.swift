@@ -57,6 +57,16 @@ public class WeightedLayer: Module {
     }
 
     public var isWeightNormed: Bool { weightG != nil }
+
+    /// Runs the layer's operation `op(input, weight, bias)` with the adapted weight; with a LoRA
+    /// adapter in dropout mode, as base path + adapter path on dropped-out inputs (see LoRA.swift).
+    func applyWeights(_ x: Tensor, _ op: (Tensor, Tensor, Tensor?) -> Tensor) -> Tensor {
+        if let lora, lora.usesDropoutPath(training: isTraining) {
+            let w = effectiveWeight
+            return op(x, w, bias) + op(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
+        }
+        return op(x, adaptedWeight, bias)
+    }
 }
 
 /// `torch.nn.Conv1d` (optionally weight-normed): weight [out, in/groups, k], bias [out].
@@ -73,14 +83,7 @@ public final class Conv1d: WeightedLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        func run(_ input: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
-            conv1d(input, weight: w, bias: b, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        }
-        if let lora, lora.usesDropoutPath(training: isTraining) {
-            let w = effectiveWeight
-            return run(x, w, bias) + run(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
-        }
-        return run(x, adaptedWeight, bias)
+        applyWeights(x) { conv1d($0, weight: $1, bias: $2, stride: stride, padding: padding, dilation: dilation, groups: groups) }
     }
 }
 
@@ -98,14 +101,7 @@ public final class ConvTranspose1d: WeightedLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        func run(_ input: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
-            convTranspose1d(input, weight: w, bias: b, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups)
-        }
-        if let lora, lora.usesDropoutPath(training: isTraining) {
-            let w = effectiveWeight
-            return run(x, w, bias) + run(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
-        }
-        return run(x, adaptedWeight, bias)
+        applyWeights(x) { convTranspose1d($0, weight: $1, bias: $2, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups) }
     }
 }
 
@@ -122,14 +118,7 @@ public final class Conv2dK1: WeightedLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        func run(_ input: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
-            conv2dK1(input, weight: w, bias: b, stride: stride, padding: padding)
-        }
-        if let lora, lora.usesDropoutPath(training: isTraining) {
-            let w = effectiveWeight
-            return run(x, w, bias) + run(x.dropout(lora.dropout, training: true, generator: lora.generator), lora.delta(shape: w.shape), nil)
-        }
-        return run(x, adaptedWeight, bias)
+        applyWeights(x) { conv2dK1($0, weight: $1, bias: $2, stride: stride, padding: padding) }
     }
 }
 

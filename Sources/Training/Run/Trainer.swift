@@ -9,13 +9,15 @@ public struct StepOutcome: Sendable {
     public init(losses: [String: Double], applied: Bool = true) { self.losses = losses; self.applied = applied }
 }
 
-/// A rendered probe sentence.
+/// A rendered probe sentence, with an optional picture of it (e.g. its log-mel, [rows, cols]
+/// row-major, low rows = low frequencies) for TensorBoard.
 public struct SampleClip: Sendable {
     public var name: String
     public var samples: [Float]
     public var sampleRate: Int
-    public init(name: String, samples: [Float], sampleRate: Int) {
-        self.name = name; self.samples = samples; self.sampleRate = sampleRate
+    public var image: (values: [Float], rows: Int, cols: Int)?
+    public init(name: String, samples: [Float], sampleRate: Int, image: (values: [Float], rows: Int, cols: Int)? = nil) {
+        self.name = name; self.samples = samples; self.sampleRate = sampleRate; self.image = image
     }
 }
 
@@ -238,6 +240,10 @@ public final class Trainer {
             try Data(WAVEncoder.pcm16(samples: clip.samples, sampleRate: clip.sampleRate))
                 .write(to: dir.appendingPathComponent(clip.name + ".wav"), options: .atomic)
             try events.audio("samples/" + clip.name, samples: clip.samples, sampleRate: clip.sampleRate, step: step)
+            if let image = clip.image, image.rows > 0, image.cols > 0, image.values.count == image.rows * image.cols {
+                let png = SpectrogramImage.png(values: image.values, rows: image.rows, cols: image.cols)
+                try events.image("samples/" + clip.name + "/mel", png: png.png, width: png.width, height: png.height, channels: 3, step: step)
+            }
         }
         try events.flush()
     }

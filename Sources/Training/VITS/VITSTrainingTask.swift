@@ -270,7 +270,9 @@ public final class VITSTrainingTask: TrainingTask {
                                           tokenLengths: [probe.tokens.count], speakers: config.isMultiSpeaker ? [0] : nil,
                                           maxFrames: 2000, noise: GeneratorNoise(RandomGenerator(seed: 0x5EED_0002)))
             let samples = Array(out.audio.scalars.prefix(out.frameLengths[0] * config.data.hopLength))
-            return SampleClip(name: probe.name, samples: samples, sampleRate: config.data.samplingRate)
+            let logMel = noGrad { mel(Tensor(shape: [1, 1, samples.count], data: samples)) }   // [1, n_mels, frames]
+            return SampleClip(name: probe.name, samples: samples, sampleRate: config.data.samplingRate,
+                              image: (logMel.scalars, logMel.shape[1], logMel.shape[2]))
         }
     }
 

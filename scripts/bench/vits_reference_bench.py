@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""PyTorch side of `vits bench model` and `vits bench synthesize --config`, for side-by-side numbers.
+
+Runs the reference implementation (jaywalnut310/vits, MIT; give its checkout with --vits-repo, it is
+not part of this repository) on the same workloads as the Swift benchmarks: random weights,
+random data of the same shapes, same step order (train.py), median of --runs after one warm-up.
+
+  python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/vits-ref model --config CONFIG.json --batch 4
+  python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/vits-ref synthesize --config CONFIG.json --seconds 10
+
+Needs torch, numpy, librosa (pip). The reference's Cython `monotonic_align` is replaced by a numpy
+version of the same algorithm, and the mel functions by torch.stft(return_complex=True) equivalents
+(the reference's calls no longer run on current torch/librosa); both are outside the timed model math
+except MAS, which is a small part of a step.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+import types
+
+import numpy as np
+import torch
+
+
+def install_monotonic_align():
+    """Numpy maximum_path with the reference's recurrence and backtrack (monotonic_align/core.pyx)."""
+    module = types.ModuleType("monotonic_align")
+
+    def maximum_path(neg_cent, mask):
+        values = neg_cent.detach().cpu().numpy().astype(np.float32)
+        path = np.zeros_like(values)
+        frames = mask.sum(1)[:, 0].long().numpy()
+        tokens = mask.sum(2)[:, 0].long().numpy()
+        very_negative = np.float32(-1e9)
+        for b in range(values.shape[0]):
+            ty, tx = int(frames[b]), int(tokens[b])
+            v = values[b]
+            for y in range(ty):
+                lo, hi = max(0, tx + y - ty), min(tx, y + 1)
+                xs = np.arange(lo, hi)
+                if y == 0:
+                    current = np.where(xs == y, very_negative, 0)
+                    previous = np.where(xs == 0, 0, very_negative)
+                else:
+                    current = np.where(xs == y, very_negative, v[y - 1, np.minimum(xs, tx - 1)])
+                    previous = np.where(xs == 0, very_negative, v[y - 1, np.maximum(xs - 1, 0)])
+                v[y, lo:hi] += np.maximum(previous, current)
+            index = tx - 1
+            for y in range(ty - 1, -1, -1):
+                path[b, y, index] = 1
+                if index != 0 and (index == y or v[y - 1, index] < v[y - 1, index - 1]):
+                    index -= 1
+        return torch.from_numpy(path).to(neg_cent.dtype)
+
+    module.maximum_path = maximum_path
+    sys.modules["monotonic_align"] = module
+
+
+def mel_functions(data):
+    import librosa
+    basis = torch.from_numpy(librosa.filters.mel(sr=data["sampling_rate"], n_fft=data["filter_length"],
+                                                 n_mels=data["n_mel_channels"], fmin=data["mel_fmin"],
+                                                 fmax=data.get("mel_fmax"))).float()
+    n_fft, hop, win = data["filter_length"], data["hop_length"], data["win_length"]
+    window = torch.hann_window(win)
+
+    def spec_to_mel(spec):
+        return torch.log(torch.clamp(torch.matmul(basis, spec), min=1e-5))
+
+    def mel_of_audio(y):  # mel_spectrogram_torch of [B, N]
+        y = torch.nn.functional.pad(y.unsqueeze(1), ((n_fft - hop) // 2, (n_fft - hop) // 2), mode="reflect").squeeze(1)
+        s = torch.stft(y, n_fft, hop_length=hop, win_length=win, window=window, center=False, return_complex=True)
+        s = torch.sqrt(s.real.pow(2) + s.imag.pow(2) + 1e-6)
+        return spec_to_mel(s)
+
+    return spec_to_mel, mel_of_audio
+
+
+CPU_SECONDS = []
+
+
+def median_time(fn, runs):
+    """Median wall seconds of `runs` calls after a warm-up; their process CPU seconds go to CPU_SECONDS."""
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        times.append(time.perf_counter() - t0)
+        CPU_SECONDS.append(time.process_time() - c0)
+    return statistics.median(times)
+
+
+def build_generator(models, hps, vocabulary):
+    return models.SynthesizerTrn(vocabulary, hps["data"]["filter_length"] // 2 + 1,
+                                 hps["train"]["segment_size"] // hps["data"]["hop_length"],
+                                 n_speakers=hps["data"]["n_speakers"], **hps["model"])
+
+
+def bench_model(args, hps):
+    import commons
+    import models
+    from losses import discriminator_loss, feature_loss, generator_loss, kl_loss
+    torch.manual_seed(1234)
+    t, data = hps["train"], hps["data"]
+    hop, segment = data["hop_length"], t["segment_size"]
+    net_g = build_generator(models, hps, args.vocabulary).train()
+    net_d = models.MultiPeriodDiscriminator(hps["model"].get("use_spectral_norm", False)).train()
+    optim_g = torch.optim.AdamW(net_g.parameters(), t["learning_rate"], betas=t["betas"], eps=t["eps"])
+    optim_d = torch.optim.AdamW(net_d.parameters(), t["learning_rate"], betas=t["betas"], eps=t["eps"])
+    spec_to_mel, mel_of_audio = mel_functions(data)
+    B, T, X = args.batch, args.frames, args.tokens
+    frame_lengths = torch.tensor([T - 3 * b for b in range(B)])
+    token_lengths = torch.tensor([max(1, X - 2 * b) for b in range(B)])
+    x = torch.zeros(B, X, dtype=torch.long)
+    for b in range(B):
+        for i in range(int(token_lengths[b])):
+            x[b, i] = 1 + (b * 7919 + i * 104729) % (args.vocabulary - 1)
+    spec = torch.randn(B, data["filter_length"] // 2 + 1, T).abs()
+    wav = torch.randn(B, 1, T * hop) * 0.1
+    sid = torch.tensor([b % data["n_speakers"] for b in range(B)]) if data["n_speakers"] > 1 else None
+    phases = {}
+
+    def step():
+        t0 = time.perf_counter()
+        if sid is None:
+            y_hat, l_length, attn, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q) = net_g(x, token_lengths, spec, frame_lengths)
+        else:
+            y_hat, l_length, attn, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q) = net_g(x, token_lengths, spec, frame_lengths, sid)
+        mel = spec_to_mel(spec)
+        y_mel = commons.slice_segments(mel, ids_slice, segment // hop)
+        y_hat_mel = mel_of_audio(y_hat.squeeze(1))
+        y = commons.slice_segments(wav, ids_slice * hop, segment)
+        t1 = time.perf_counter()
+        y_d_hat_r, y_d_hat_g, _, _ = net_d(y, y_hat.detach())
+        loss_disc, _, _ = discriminator_loss(y_d_hat_r, y_d_hat_g)
+        optim_d.zero_grad()
+        loss_disc.backward()
+        optim_d.step()
+        t2 = time.perf_counter()
+        y_d_hat_r, y_d_hat_g, fmap_r, fmap_g = net_d(y, y_hat)
+        loss_dur = torch.sum(l_length.float())
+        loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * t["c_mel"]
+        loss_kl = kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * t["c_kl"]
+        loss_fm = feature_loss(fmap_r, fmap_g)
+        loss_gen, _ = generator_loss(y_d_hat_g)
+        loss_gen_all = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl
+        optim_g.zero_grad()
+        loss_gen_all.backward()
+        optim_g.step()
+        t3 = time.perf_counter()
+        phases.setdefault("all", []).append((t1 - t0, t2 - t1, t3 - t2))
+
+    seconds = median_time(step, args.runs)
+    g_forward, d_step, g_step = sorted(phases["all"][1:], key=sum)[len(phases["all"][1:]) // 2]
+    return {"bench": "model-torch", "config": args.config, "batch": B, "frames": T, "tokens": X, "runs": args.runs,
+            "seconds": seconds, "g_forward_seconds": g_forward, "d_step_seconds": d_step, "g_step_seconds": g_step,
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def bench_synthesize(args, hps):
+    import models
+    torch.manual_seed(1234)
+    data = hps["data"]
+    net_g = build_generator(models, hps, args.vocabulary).eval()
+    rng = np.random.default_rng(99)
+    ids = list(1 + rng.integers(0, args.vocabulary - 1, size=args.tokens))
+    if data["add_blank"]:
+        blanked = [0] * (2 * len(ids) + 1)
+        blanked[1::2] = ids
+        ids = blanked
+    x = torch.tensor([ids], dtype=torch.long)
+    lengths = torch.tensor([len(ids)])
+    sid = torch.tensor([0]) if data["n_speakers"] > 1 else None
+
+    def infer(length_scale):
+        torch.manual_seed(7)
+        with torch.inference_mode():
+            o, attn, y_mask, _ = net_g.infer(x, lengths, sid=sid, noise_scale=0.667, length_scale=length_scale, noise_scale_w=0.8)
+        return o.shape[-1] / data["sampling_rate"]
+
+    first = infer(1.0)
+    scale = args.seconds / max(first, 1e-3)
+    audio = infer(scale)
+    seconds = median_time(lambda: infer(scale), args.runs)
+    return {"bench": "synthesize-torch", "config": args.config, "tokens": len(ids), "audio_seconds": audio, "runs": args.runs,
+            "seconds": seconds, "realtime_factor": seconds / audio, "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vits-repo", required=True, help="checkout of jaywalnut310/vits")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own, = cores)")
+    sub = parser.add_subparsers(dest="bench", required=True)
+    m = sub.add_parser("model")
+    m.add_argument("--config", required=True)
+    m.add_argument("--batch", type=int, default=4)
+    m.add_argument("--frames", type=int, default=200)
+    m.add_argument("--tokens", type=int, default=80)
+    m.add_argument("--vocabulary", type=int, default=220)
+    m.add_argument("--runs", type=int, default=3)
+    s = sub.add_parser("synthesize")
+    s.add_argument("--config", required=True)
+    s.add_argument("--seconds", type=float, default=10)
+    s.add_argument("--tokens", type=int, default=150)
+    s.add_argument("--vocabulary", type=int, default=220)
+    s.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sys.path.insert(0, args.vits_repo)
+    install_monotonic_align()
+    with open(args.config) as f:
+        hps = json.load(f)
+    for key in ("discriminator_width_multiplier", "discriminator_periods"):
+        if args.bench == "model" and key in hps["model"]:
+            sys.exit(f"{args.config}: model.{key} is a SwiftVITS extension the reference MPD does not have")
+        hps["model"].pop(key, None)  # synthesis never touches the discriminator
+    result = bench_model(args, hps) if args.bench == "model" else bench_synthesize(args, hps)
+    result["cpu_seconds"] = statistics.median(CPU_SECONDS)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
