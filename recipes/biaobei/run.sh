@@ -210,6 +210,10 @@ if in_range 4; then
         end_stage skipped
     else
         [ "$(newest_step "$RUN_PRE")" -gt 0 ] || die "stage 4 needs a checkpoint of the pretrained run $RUN_PRE (stage 3)"
+        parent_step="$(newest_step "$RUN_PRE")" ; parent_target="$(json_int "$RUN_PRE/config.json" max_steps)"
+        if [ "$(newest_step "$RUN_FT")" -eq 0 ] && [ -n "$parent_target" ] && [ "$parent_step" -lt "$parent_target" ]; then
+            log "warning: the pretrained run is at step $parent_step of $parent_target; fine-tuning from that checkpoint"
+        fi
         effective_config "$finetune_config" "$EXP/conf/finetune.json" "$max_steps_finetune"
         ensure_vits finetune 4
         ft_args=()

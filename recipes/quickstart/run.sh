@@ -227,6 +227,10 @@ if in_range 5; then
     # target (speaker 0 in both data folders) keeps its trained embedding and every conditioning
     # layer keeps its input. With n_speakers 0 the fine-tune data (one speaker) would make a
     # single-speaker model that drops the conditioning the pretrained layers learned with.
+    parent_step="$(newest_step "$RUN_PRE")" ; parent_target="$(json_int "$EXP/conf/pretrain.json" max_steps)"
+    if [ "$(newest_step "$RUN_FT")" -eq 0 ] && [ -n "$parent_target" ] && [ "$parent_step" -lt "$parent_target" ]; then
+        log "warning: the pretrained run is at step $parent_step of $parent_target; fine-tuning from that checkpoint"
+    fi
     parent_speakers="$(json_int "$RUN_PRE/config.json" n_speakers)"
     [ -n "$parent_speakers" ] || die "cannot read data.n_speakers from $RUN_PRE/config.json"
     effective_config "$HERE/configs/finetune.json" "$EXP/conf/finetune.json" "$max_steps_finetune" "$parent_speakers"
