@@ -53,6 +53,17 @@ private func chunkCount(length: Int, floatsPerPosition: Int, items: Int) -> Int 
 }
 
 enum ConvKernels {
+    /// The GEMM operand holding the input columns of output positions o0..<o1 and its leading
+    /// dimension: for a pointwise (k = 1, stride 1, no padding) convolution the input itself,
+    /// otherwise its im2col expansion in `col`.
+    @inline(__always)
+    private static func inputColumns(_ geo: ConvGeometry, x: UnsafePointer<Float>, o0: Int, o1: Int, rowStride: Int,
+                                     col: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, Int) {
+        if geo.isPointwise { return (x + o0 &* geo.inner, rowStride) }
+        im2col(geo, x: x, o0: o0, o1: o1, col: col)
+        return (UnsafePointer(col), (o1 &- o0) &* geo.inner)
+    }
+
     /// Fills col[r, (o − o0)·inner + w] = x[i, o·s − p + k·d, w] for o in o0..<o1, r = i·K + k.
     /// `x` points at the group's first channel of one batch item.
     @inline(__always)
@@ -157,16 +168,7 @@ enum ConvKernels {
                         for m in 0..<yPG { (yg + m &* yRowStride).update(repeating: bias[g &* yPG &+ m], count: n) }
                         beta = 1
                     }
-                    let bMatrix: UnsafePointer<Float>
-                    let ldb: Int
-                    if geo.isPointwise {
-                        bMatrix = xg + o0 &* inner
-                        ldb = xRowStride
-                    } else {
-                        im2col(geo, x: xg, o0: o0, o1: o1, col: col)
-                        bMatrix = UnsafePointer(col)
-                        ldb = n
-                    }
+                    let (bMatrix, ldb) = inputColumns(geo, x: xg, o0: o0, o1: o1, rowStride: xRowStride, col: col)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                                 Int32(yPG), Int32(n), Int32(rows), 1,
                                 weight + g &* yPG &* rows, Int32(rows),
@@ -252,16 +254,7 @@ enum ConvKernels {
                             let n = (o1 &- o0) &* inner
                             let xg = x + (b &* geo.xChannels &+ g &* geo.xPerGroup) &* xRowStride
                             let dyg = dy + (b &* geo.yChannels &+ g &* yPG &+ mRange.lowerBound) &* yRowStride + o0 &* inner
-                            let bMatrix: UnsafePointer<Float>
-                            let ldb: Int
-                            if geo.isPointwise {
-                                bMatrix = xg + o0 &* inner
-                                ldb = xRowStride
-                            } else {
-                                im2col(geo, x: xg, o0: o0, o1: o1, col: col)
-                                bMatrix = UnsafePointer(col)
-                                ldb = n
-                            }
+                            let (bMatrix, ldb) = inputColumns(geo, x: xg, o0: o0, o1: o1, rowStride: xRowStride, col: col)
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                                         Int32(mRange.count), Int32(rows), Int32(n), 1,
                                         dyg, Int32(yRowStride), bMatrix, Int32(ldb),
@@ -287,16 +280,7 @@ enum ConvKernels {
                     let n = (o1 &- o0) &* inner
                     let xg = x + (b &* geo.xChannels &+ g &* geo.xPerGroup) &* xRowStride
                     let dyg = dy + (b &* geo.yChannels &+ g &* yPG) &* yRowStride + o0 &* inner
-                    let bMatrix: UnsafePointer<Float>
-                    let ldb: Int
-                    if geo.isPointwise {
-                        bMatrix = xg + o0 &* inner
-                        ldb = xRowStride
-                    } else {
-                        im2col(geo, x: xg, o0: o0, o1: o1, col: col)
-                        bMatrix = UnsafePointer(col)
-                        ldb = n
-                    }
+                    let (bMatrix, ldb) = inputColumns(geo, x: xg, o0: o0, o1: o1, rowStride: xRowStride, col: col)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                                 Int32(yPG), Int32(rows), Int32(n), 1,
                                 dyg, Int32(yRowStride), bMatrix, Int32(ldb),
