@@ -9,7 +9,7 @@ BIN := .build/$(CONFIG)/vits
 # Debian packages the native targets link against (see docs/dependencies.md).
 APT_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev espeak-ng
 
-.PHONY: bootstrap build demo test bench clean
+.PHONY: bootstrap build demo test bench bench-compare clean
 
 ## bootstrap: install the missing Debian packages (safe to run again; installs nothing when all are present)
 bootstrap:
@@ -36,6 +36,11 @@ bench: build
 	$(BIN) bench features --json
 	$(BIN) bench ops --json
 	$(BIN) bench g2p --json
+
+## bench-compare: ours vs the reference PyTorch VITS and librosa, interleaved, on a quiet machine only
+##   make bench-compare VITS_REPO=/path/to/jaywalnut310-vits [ROUNDS=5] [CORES=0]
+bench-compare: build
+	bash scripts/bench/compare.sh --vits $(BIN) --vits-repo "$(VITS_REPO)" --rounds $(or $(ROUNDS),5) --cores $(or $(CORES),0) --memory
 
 clean:
 	rm -rf .build out

@@ -16,6 +16,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("vits")
 ap.add_argument("--minutes", type=float, default=10)
 ap.add_argument("--runs", type=int, default=7)
+ap.add_argument("--json", action="store_true", help="also print one JSON line with the medians (scripts/bench/compare.py reads it)")
 args = ap.parse_args()
 
 import librosa  # noqa: E402  (imported before timing)
@@ -61,3 +62,8 @@ with tempfile.TemporaryDirectory() as tmp:
           f"cpu {min(r[1] for r in l) / min(r[1] for r in v):.1f}x; "
           f"(median): wall {median([r[0] for r in l]) / median([r[0] for r in v]):.1f}x, "
           f"cpu {median([r[1] for r in l]) / median([r[1] for r in v]):.1f}x")
+    if args.json:
+        import json
+        print(json.dumps({"bench": "features-vs-librosa", "minutes": args.minutes, "runs": args.runs,
+                          "vits_wall_median": median([r[0] for r in v]), "librosa_wall_median": median([r[0] for r in l]),
+                          "vits_cpu_median": median([r[1] for r in v]), "librosa_cpu_median": median([r[1] for r in l])}))

@@ -93,6 +93,38 @@ def median_time(fn, runs):
     return statistics.median(times)
 
 
+def reference_discriminator(models, model_hps, extensions=None):
+    """The reference MultiPeriodDiscriminator, narrowed the way SwiftVITS's config extensions narrow ours:
+    model.discriminator_periods chooses the period discriminators (DiscriminatorS is always first) and
+    model.discriminator_width_multiplier m scales every hidden channel count (and DiscriminatorS's
+    groups, at least 1) by m. The reference modules and their forward code are kept; only their conv
+    layers are rebuilt with the narrowed shapes (same kernels, strides, paddings, normalisation)."""
+    import torch.nn as nn
+    from torch.nn.utils import spectral_norm, weight_norm
+    extensions = extensions or {}
+    m = extensions.get("discriminator_width_multiplier", 1.0)
+    periods = extensions.get("discriminator_periods", [2, 3, 5, 7, 11])
+    use_sn = model_hps.get("use_spectral_norm", False)
+    net = models.MultiPeriodDiscriminator(use_sn)
+    net.discriminators = nn.ModuleList([models.DiscriminatorS(use_sn)] + [models.DiscriminatorP(p, use_spectral_norm=use_sn) for p in periods])
+    if m == 1.0:
+        return net
+    norm = spectral_norm if use_sn else weight_norm
+
+    def narrowed(conv, first):
+        inner = conv
+        c_in = conv.in_channels if first else int(conv.in_channels * m)
+        c_out = conv.out_channels if conv.out_channels == 1 else int(conv.out_channels * m)
+        groups = 1 if conv.groups == 1 else max(1, int(conv.groups * m))
+        kind = type(inner)
+        return norm(kind(c_in, c_out, inner.kernel_size, inner.stride, padding=inner.padding, groups=groups))
+
+    for d in net.discriminators:
+        d.convs = nn.ModuleList([narrowed(c, i == 0) for i, c in enumerate(d.convs)])
+        d.conv_post = narrowed(d.conv_post, False)
+    return net
+
+
 def build_generator(models, hps, vocabulary):
     return models.SynthesizerTrn(vocabulary, hps["data"]["filter_length"] // 2 + 1,
                                  hps["train"]["segment_size"] // hps["data"]["hop_length"],
@@ -107,7 +139,7 @@ def bench_model(args, hps):
     t, data = hps["train"], hps["data"]
     hop, segment = data["hop_length"], t["segment_size"]
     net_g = build_generator(models, hps, args.vocabulary).train()
-    net_d = models.MultiPeriodDiscriminator(hps["model"].get("use_spectral_norm", False)).train()
+    net_d = reference_discriminator(models, hps["model"], hps.get("discriminator")).train()
     optim_g = torch.optim.AdamW(net_g.parameters(), t["learning_rate"], betas=t["betas"], eps=t["eps"])
     optim_d = torch.optim.AdamW(net_d.parameters(), t["learning_rate"], betas=t["betas"], eps=t["eps"])
     spec_to_mel, mel_of_audio = mel_functions(data)
@@ -214,10 +246,10 @@ def main():
     install_monotonic_align()
     with open(args.config) as f:
         hps = json.load(f)
-    for key in ("discriminator_width_multiplier", "discriminator_periods"):
-        if args.bench == "model" and key in hps["model"]:
-            sys.exit(f"{args.config}: model.{key} is a SwiftVITS extension the reference MPD does not have")
-        hps["model"].pop(key, None)  # synthesis never touches the discriminator
+    # SwiftVITS's discriminator extensions: taken out of the generator's keyword arguments here and
+    # applied to the reference discriminator by reference_discriminator() (synthesis never uses it).
+    hps["discriminator"] = {key: hps["model"].pop(key) for key in ("discriminator_width_multiplier", "discriminator_periods")
+                            if key in hps["model"]}
     result = bench_model(args, hps) if args.bench == "model" else bench_synthesize(args, hps)
     result["cpu_seconds"] = statistics.median(CPU_SECONDS)
     print(json.dumps(result))
