@@ -77,16 +77,12 @@ write_if_changed() {
     if [ -f "$1" ] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
 }
 
-# newest_step RUN: step of the newest complete checkpoint (a checkpoints/step-NNNNNNNN folder with
-# its state.json; the trainer publishes them atomically), 0 when there is none.
+# newest_step RUN: step of the newest complete checkpoint of RUN, 0 when there is none (or no run
+# folder yet). The binary answers (`vits inspect RUN --newest-step`): the run layout is defined once, in
+# Training.RunLayout.
 newest_step() {
-    local newest=0 d s
-    for d in "$1"/checkpoints/step-*; do
-        [ -f "$d/state.json" ] || continue
-        s="${d##*/step-}"; s=$((10#$s))
-        [ "$s" -gt "$newest" ] && newest=$s
-    done
-    echo "$newest"
+    [ -x "$VITS" ] || die "newest_step needs the vits binary ($VITS); build it: swift build -c release --product vits"
+    "$VITS" inspect "$1" --newest-step
 }
 
 # validation_summary RUN: first and last validation mel L1 of RUN/logs/metrics.jsonl.

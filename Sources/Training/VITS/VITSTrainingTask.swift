@@ -288,31 +288,31 @@ public final class VITSTrainingTask: TrainingTask {
     public func saveCheckpoint(into folder: URL) throws -> Data {
         let g = generator.stateDict()
         let base = g.filter { !$0.key.contains(".lora.") }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        try TensorFile.save(base, to: folder.appendingPathComponent("generator.safetensors"))
+        try TensorFile.save(base, to: folder.appendingPathComponent(RunLayout.generatorFile))
         let lora = generator.loraStateDict()
         if !lora.isEmpty {
-            try TensorFile.save(lora.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: folder.appendingPathComponent("lora.safetensors"))
+            try TensorFile.save(lora.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: folder.appendingPathComponent(RunLayout.loraFile))
         }
-        try discriminator.save(to: folder.appendingPathComponent("discriminator.safetensors"))
+        try discriminator.save(to: folder.appendingPathComponent(RunLayout.discriminatorFile))
         try TensorFile.save(optimizerG.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                            to: folder.appendingPathComponent("optimizer-g.safetensors"))
+                            to: folder.appendingPathComponent(RunLayout.generatorOptimizerFile))
         try TensorFile.save(optimizerD.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                            to: folder.appendingPathComponent("optimizer-d.safetensors"))
+                            to: folder.appendingPathComponent(RunLayout.discriminatorOptimizerFile))
         return try JSONEncoder().encode(State(rng: rng.state, scheduleG: scheduleG.count, scheduleD: scheduleD.count,
                                               learningRate: optimizerG.learningRate))
     }
 
     public func loadCheckpoint(from folder: URL, state: Data) throws {
         let s = try JSONDecoder().decode(State.self, from: state)
-        var g = try TensorFile.load(folder.appendingPathComponent("generator.safetensors"))
-        let loraURL = folder.appendingPathComponent("lora.safetensors")
+        var g = try TensorFile.load(folder.appendingPathComponent(RunLayout.generatorFile))
+        let loraURL = folder.appendingPathComponent(RunLayout.loraFile)
         if FileManager.default.fileExists(atPath: loraURL.path) {
             for (k, v) in try TensorFile.load(loraURL) { g[k] = v }
         }
         try generator.load(g, strict: true)
-        try discriminator.load(contentsOf: folder.appendingPathComponent("discriminator.safetensors"), strict: true)
-        try optimizerG.loadState(TensorFile.load(folder.appendingPathComponent("optimizer-g.safetensors")))
-        try optimizerD.loadState(TensorFile.load(folder.appendingPathComponent("optimizer-d.safetensors")))
+        try discriminator.load(contentsOf: folder.appendingPathComponent(RunLayout.discriminatorFile), strict: true)
+        try optimizerG.loadState(TensorFile.load(folder.appendingPathComponent(RunLayout.generatorOptimizerFile)))
+        try optimizerD.loadState(TensorFile.load(folder.appendingPathComponent(RunLayout.discriminatorOptimizerFile)))
         try rng.restore(state: s.rng)
         scheduleG = ExponentialLR(initialLearningRate: config.train.learningRate, gamma: scheduleG.gamma, count: s.scheduleG)
         scheduleD = ExponentialLR(initialLearningRate: config.train.learningRate, gamma: scheduleD.gamma, count: s.scheduleD)
