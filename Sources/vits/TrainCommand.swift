@@ -37,7 +37,7 @@ enum TrainingRun {
             let effective = try RunSetup.effectiveConfig(raw, data: dataURL, maxSteps: o.maxSteps)
             let config = try VITSConfig.parse(effective, source: o.config)
             for w in config.warnings { console.warning(w) }
-            let options = try VITSTrainingOptions(rawConfig: effective, maxStepsOverride: nil)
+            let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
             let run = try RunSetup.openRun(runURL, config: effective, data: dataURL, provenance: provenance,
                                            allowConfigChange: o.allowConfigChange, console: console)
             let resuming = !(try CheckpointStore(root: run.checkpoints).steps().isEmpty)

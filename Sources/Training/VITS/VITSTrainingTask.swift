@@ -4,8 +4,8 @@ import Corpus
 import Mandarin
 import VITS
 
-/// Trainer settings and VITS-step options read from our keys of the training config (see
-/// docs/training.md); everything else of the config is the reference format `VITSConfig` reads.
+/// Trainer settings and VITS-step options from our keys of the config's `train` section (see
+/// docs/training.md), which `VITSConfig` parses with the reference keys.
 public struct VITSTrainingOptions: Sendable {
     public var settings: TrainerSettings
     public var seed: UInt64
@@ -21,38 +21,26 @@ public struct VITSTrainingOptions: Sendable {
 
     public static let defaultProbes = ["今天天气很好，我们去公园散步吧。", "请在十点以前把报告发给我。"]
 
-    public init(rawConfig: Data, maxStepsOverride: Int?) throws {
-        guard let root = try JSONSerialization.jsonObject(with: rawConfig) as? [String: Any] else {
-            throw TrainingError.invalidArgument("the config is not a JSON object")
-        }
-        let train = root["train"] as? [String: Any] ?? [:]
-        func int(_ key: String, _ fallback: Int) throws -> Int {
-            guard let v = train[key] else { return fallback }
-            guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() else {
-                throw TrainingError.invalidArgument("train.\(key): expected an integer, found \(v)")
-            }
-            return n.intValue
-        }
-        let maxSteps = try maxStepsOverride ?? int("max_steps", 0)
+    /// The options of `config`'s `train` section (parsed and checked once, by `VITSConfig`);
+    /// `maxStepsOverride` is `--max-steps`.
+    public init(config: VITSConfig, maxStepsOverride: Int?) throws {
+        let train = config.train
+        let maxSteps = maxStepsOverride ?? train.maxSteps ?? 0
         guard maxSteps > 0 else {
             throw TrainingError.invalidArgument("train.max_steps is missing: set it in the config or pass --max-steps (the Biaobei recipe uses 700000)")
         }
         settings = try TrainerSettings(
-            maxSteps: maxSteps, logInterval: int("log_interval", 200), evalInterval: int("eval_interval", 1000),
-            sampleInterval: int("sample_interval", 5000), checkpointInterval: int("checkpoint_interval", 1000),
-            keepLast: int("keep_last", 3), maxConsecutiveNonFinite: int("max_consecutive_nonfinite", 20)).validated()
-        seed = UInt64(try int("seed", 1234))
-        batchSize = try int("batch_size", 16)
-        boundaries = (train["boundaries"] as? [NSNumber])?.map(\.intValue) ?? BucketSampler.referenceBoundaries
-        let unit = train["lr_decay_unit"] as? String ?? "step"
-        guard unit == "step" || unit == "epoch" else {
-            throw TrainingError.invalidArgument("train.lr_decay_unit: expected \"step\" or \"epoch\", found \"\(unit)\"")
-        }
-        decayPerStep = unit == "step"
-        decayEpochSteps = try int("lr_decay_epoch_steps", 100)
-        gradClipNorm = (train["grad_clip_norm"] as? NSNumber).map { $0.floatValue }
-        probeSentences = train["probe_sentences"] as? [String] ?? Self.defaultProbes
-        validationItems = try int("validation_items", 8)
+            maxSteps: maxSteps, logInterval: train.logInterval, evalInterval: train.evalInterval,
+            sampleInterval: train.sampleInterval, checkpointInterval: train.checkpointInterval,
+            keepLast: train.keepLast, maxConsecutiveNonFinite: train.maxConsecutiveNonFinite).validated()
+        seed = UInt64(truncatingIfNeeded: train.seed)
+        batchSize = train.batchSize
+        boundaries = train.boundaries ?? BucketSampler.referenceBoundaries
+        decayPerStep = train.lrDecayUnit == .step
+        decayEpochSteps = train.lrDecayEpochSteps
+        gradClipNorm = train.gradClipNorm.map { Float($0) }
+        probeSentences = train.probeSentences ?? Self.defaultProbes
+        validationItems = train.validationItems
     }
 }
 
