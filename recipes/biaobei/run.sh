@@ -179,8 +179,11 @@ fi
 # ----------------------------------------------------------------------------------------------
 # The voices: name -> run folder, for every run that has a checkpoint.
 voices=()
-[ "$(newest_step "$RUN_PRE")" -eq 0 ] || voices+=("biaobei:$RUN_PRE")
-[ "$(newest_step "$RUN_FT")" -eq 0 ] || voices+=("$ft_name:$RUN_FT")
+if in_range 5 || in_range 6; then
+    ensure_vits inspect 5   # newest_step asks the binary
+    [ "$(newest_step "$RUN_PRE")" -eq 0 ] || voices+=("biaobei:$RUN_PRE")
+    [ "$(newest_step "$RUN_FT")" -eq 0 ] || voices+=("$ft_name:$RUN_FT")
+fi
 
 if in_range 5; then
     begin_stage 5 export
