@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // SwiftVITS — train, fine-tune and run VITS voices natively.
 // Layering (each target imports only targets above it in this list):
-//   C shims → CKernels → Formats → Audio → Features → Engine → Mandarin → Corpus → VITS → Training → vits
+//   C shims → CKernels → Formats → Audio → Features → Engine → Mandarin → Corpus → VITS
+//   → ReferenceCheck, Training → Voice → vits
 import PackageDescription
 
 /// Hot numeric targets: dynamic exclusivity checks off (they block vectorisation of loops over
@@ -48,11 +49,17 @@ let package = Package(
         // Corpora, manifests, feature cache, bucketed batches.
         .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
-        // The VITS model: config, parameter layout, alignment search (modules land with the engine ops).
+        // The VITS model: config, parameter layout, modules, losses, alignment search.
         .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
-        .target(name: "Training", dependencies: ["Engine", "Corpus", "Mandarin", "VITS"]),
+        .target(name: "Training", dependencies: ["Engine", "Audio", "Corpus", "Mandarin", "VITS"]),
+
+        // Checks the VITS implementation against reference fixtures (`vits check-reference`).
+        .target(name: "ReferenceCheck", dependencies: ["Engine", "Formats", "VITS"]),
+
+        // Voices: run folders (Training.RunLayout), voice bundles, export, loading, synthesis.
+        .target(name: "Voice", dependencies: ["Engine", "Formats", "VITS", "Training"]),
 
 
         // Command-line interface: one file per command under Sources/vits/.
@@ -62,7 +69,7 @@ let package = Package(
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
-                "Corpus",
+                "Corpus", "ReferenceCheck", "Voice",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
@@ -72,7 +79,7 @@ let package = Package(
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
-        .testTarget(name: "VoiceTests", dependencies: ["VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VoiceTests", dependencies: ["Voice", "VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VITSTests", dependencies: ["VITS", "ReferenceCheck", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -19,8 +19,8 @@ public struct MonoAudio: Sendable, Equatable {
 
 /// How `AudioFile.write` stores samples.
 public enum AudioSampleFormat: Sendable {
-    /// 16-bit PCM: x·32768 rounded to nearest and clipped to [-32768, 32767], the inverse of reading
-    /// (k / 32768), so reading and writing PCM16 data round-trips bit-exactly.
+    /// 16-bit PCM, quantised as `PCM16` says (x·32768 rounded to nearest, clipped), the inverse of
+    /// reading (k / 32768), so reading and writing PCM16 data round-trips bit-exactly.
     case pcm16
     /// IEEE float32, stored as is.
     case float32
@@ -215,12 +215,7 @@ public enum AudioFile {
         var written: sf_count_t
         switch format {
         case .pcm16:
-            var pcm = [Int16](repeating: 0, count: samples.count)
-            samples.withUnsafeBufferPointer { x in
-                pcm.withUnsafeMutableBufferPointer { out in
-                    for i in 0..<x.count { out[i] = Int16(min(32767, max(-32768, (x[i] * 32768).rounded()))) }
-                }
-            }
+            let pcm = PCM16.quantize(samples)
             written = pcm.withUnsafeBufferPointer { sf_writef_short(file, $0.baseAddress, sf_count_t($0.count)) }
         case .float32:
             written = samples.withUnsafeBufferPointer { sf_writef_float(file, $0.baseAddress, sf_count_t($0.count)) }

@@ -1,41 +1,22 @@
 import Foundation
+import Audio
 import Formats
 
 /// The two per-utterance outputs of `vits prepare`, written without fsync (they are recomputable)
 /// but atomically (temporary file + rename).
 enum CacheFiles {
-    /// Rounds samples to 16-bit PCM exactly as `AudioFile.write(.pcm16)` does (x·32768, nearest,
-    /// clipped) and returns the integers and the values a reader gets back (k / 32768).
+    /// Rounds samples to 16-bit PCM (`PCM16`, as every WAV writer of the toolkit) and returns the
+    /// integers and the values a reader gets back (k / 32768).
     static func quantize(_ samples: [Float]) -> (pcm: [Int16], values: [Float]) {
-        let n = samples.count
-        var pcm = [Int16](repeating: 0, count: n)
-        var values = [Float](repeating: 0, count: n)
-        samples.withUnsafeBufferPointer { x in
-            pcm.withUnsafeMutableBufferPointer { q in
-                values.withUnsafeMutableBufferPointer { v in
-                    for i in 0..<n {
-                        let k = Int16(min(32767, max(-32768, (x[i] * 32768).rounded())))
-                        q[i] = k
-                        v[i] = Float(k) / 32768
-                    }
-                }
-            }
-        }
-        return (pcm, values)
+        let pcm = PCM16.quantize(samples)
+        return (pcm, pcm.map(PCM16.value))
     }
 
-    /// A mono 16-bit PCM WAV (the canonical 44-byte header).
+    /// A mono 16-bit PCM WAV (`PCM16.wavBytes`: the canonical 44-byte header).
     static func writeWAV(_ pcm: [Int16], sampleRate: Int, to url: URL) throws(CorpusError) {
-        let dataBytes = pcm.count * 2
-        guard dataBytes <= Int(UInt32.max) - 36 else { throw .io("\(url.path): audio too long for a WAV file") }
-        var header = Data(capacity: 44)
-        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { header.append(contentsOf: $0) } }
-        func u16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { header.append(contentsOf: $0) } }
-        header.append(contentsOf: Array("RIFF".utf8)); u32(36 + dataBytes); header.append(contentsOf: Array("WAVE".utf8))
-        header.append(contentsOf: Array("fmt ".utf8)); u32(16); u16(1); u16(1); u32(sampleRate); u32(sampleRate * 2); u16(2); u16(16)
-        header.append(contentsOf: Array("data".utf8)); u32(dataBytes)
-        var file = header
-        pcm.withUnsafeBytes { file.append(contentsOf: $0) }   // little-endian host (Formats checks)
+        guard let file = PCM16.wavBytes(pcm, sampleRate: sampleRate) else {
+            throw .io("\(url.path): audio too long for a WAV file")
+        }
         try writeAtomically(file, to: url)
     }
 

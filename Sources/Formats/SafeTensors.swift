@@ -188,23 +188,23 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard header.first == UInt8(ascii: "{") else {
             throw .invalidHeader(path: path, reason: "header does not start with '{' (not a safetensors file?)")
         }
-        let json: JSONValue
+        let json: JSONNode
         do {
-            json = try header.withUnsafeBufferPointer { (bytes) throws(JSONParseError) in try JSONParser.parse(bytes) }
+            json = try header.withUnsafeBufferPointer { (bytes) throws(JSONSyntaxError) in try JSONParser.parse(bytes) }
         } catch {
-            throw .invalidHeader(path: path, reason: "malformed JSON: \(error)")
+            throw .invalidHeader(path: path, reason: "malformed JSON: \(error) (byte \(error.offset) of the header)")
         }
-        guard case let .object(members) = json else { throw .invalidHeader(path: path, reason: "header is not a JSON object") }
+        guard case let .object(members) = json.value else { throw .invalidHeader(path: path, reason: "header is not a JSON object") }
 
         var metadata: [String: String] = [:]
         var infos: [SafeTensorInfo] = []
         for (name, value) in members {
             if name == "__metadata__" {
-                guard case let .object(pairs) = value else {
+                guard case let .object(pairs) = value.value else {
                     throw .invalidHeader(path: path, reason: "__metadata__ is not an object")
                 }
                 for (key, item) in pairs {
-                    guard case let .string(text) = item else {
+                    guard case let .string(text) = item.value else {
                         throw .invalidHeader(path: path, reason: "__metadata__ value for \"\(key)\" is not a string")
                     }
                     metadata[key] = text
@@ -237,15 +237,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return (metadata, infos)
     }
 
-    private static func parseEntry(name: String, value: JSONValue, path: String, bufferSize: Int)
+    private static func parseEntry(name: String, value: JSONNode, path: String, bufferSize: Int)
         throws(SafeTensorsError) -> SafeTensorInfo {
         func bad(_ reason: String) -> SafeTensorsError { .invalidTensorEntry(path: path, tensor: name, reason: reason) }
-        guard case let .object(fields) = value else { throw bad("entry is not an object") }
-        var dtypeText: String?, shapeValue: JSONValue?, offsetsValue: JSONValue?
+        guard case let .object(fields) = value.value else { throw bad("entry is not an object") }
+        var dtypeText: String?, shapeValue: JSONNode?, offsetsValue: JSONNode?
         for (key, field) in fields {
             switch key {
             case "dtype":
-                guard case let .string(s) = field else { throw bad("dtype is not a string") }
+                guard case let .string(s) = field.value else { throw bad("dtype is not a string") }
                 dtypeText = s
             case "shape": shapeValue = field
             case "data_offsets": offsetsValue = field
@@ -254,8 +254,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         guard let dtypeText else { throw bad("missing dtype") }
         guard let dtype = SafeTensorsDType(rawValue: dtypeText) else { throw bad("unknown dtype \"\(dtypeText)\"") }
-        guard case let .array(dims)? = shapeValue else { throw bad("missing or non-array shape") }
-        guard case let .array(offsets)? = offsetsValue, offsets.count == 2 else {
+        guard case let .array(dims)? = shapeValue?.value else { throw bad("missing or non-array shape") }
+        guard case let .array(offsets)? = offsetsValue?.value, offsets.count == 2 else {
             throw bad("data_offsets must be an array [begin, end]")
         }
         var shape: [Int] = []

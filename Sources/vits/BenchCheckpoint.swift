@@ -38,7 +38,7 @@ struct BenchCheckpoint: ParsableCommand {
         let store = try CheckpointStore(root: root)
         let t0 = Date()
         let folder = try store.write(step: 1) { dir in
-            try g.save(to: dir.appendingPathComponent("generator.safetensors"))
+            try g.save(to: dir.appendingPathComponent(RunLayout.generatorFile))
             try d.save(to: dir.appendingPathComponent("discriminator.safetensors"))
             try TensorFile.save(optG.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: dir.appendingPathComponent("optimizer-g.safetensors"))
             try TensorFile.save(optD.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: dir.appendingPathComponent("optimizer-d.safetensors"))
@@ -47,7 +47,7 @@ struct BenchCheckpoint: ParsableCommand {
         let write = Date().timeIntervalSince(t0)
         let t1 = Date()
         let loaded = try store.load(step: 1)   // verifies sizes and CRC-32C of every file
-        try g.load(contentsOf: loaded.url.appendingPathComponent("generator.safetensors"))
+        try g.load(contentsOf: loaded.url.appendingPathComponent(RunLayout.generatorFile))
         try d.load(contentsOf: loaded.url.appendingPathComponent("discriminator.safetensors"))
         try optG.loadState(TensorFile.load(loaded.url.appendingPathComponent("optimizer-g.safetensors")))
         try optD.loadState(TensorFile.load(loaded.url.appendingPathComponent("optimizer-d.safetensors")))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import VITS
+import Voice
 
 /// `vits bench synthesize`: real-time factor of whole-utterance synthesis (text encoder, duration
 /// predictor, flow⁻¹, decoder), for a voice (through the frontend) or a config with random weights.
@@ -71,7 +72,7 @@ struct BenchSynthesize: ParsableCommand {
     }
 
     func benchVoice(_ path: String) throws {
-        let loaded = try VoiceLoader.load(URL(fileURLWithPath: path), checksum: VoiceSupport.checksum, warn: VoiceSupport.warn)
+        let loaded = try VoiceLoader.load(URL(fileURLWithPath: path), warn: VoiceSupport.warn)
         let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(named: loaded.manifest.frontend))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)
         options.sentenceSilence = 0

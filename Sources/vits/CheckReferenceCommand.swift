@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Engine
 import VITS
+import ReferenceCheck
 
 /// `vits check-reference DIR`: recompute a reference parity fixture and compare every tensor.
 struct CheckReferenceCommand: ParsableCommand {

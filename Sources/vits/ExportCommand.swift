@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import VITS
+import Voice
 
 /// `vits export`: a training run's checkpoint → a voice bundle.
 struct ExportCommand: ParsableCommand {
@@ -40,7 +41,7 @@ struct ExportCommand: ParsableCommand {
         }
         let start = VoiceSupport.now()
         let report = try VoiceExporter.export(run: URL(fileURLWithPath: runFolder), choice: choice, to: URL(fileURLWithPath: out),
-                                              name: name, fp16: fp16, checksum: VoiceSupport.checksum, warn: VoiceSupport.warn)
+                                              name: name, fp16: fp16, warn: VoiceSupport.warn)
         let megabytes = Double(report.weightsBytes) / 1_048_576
         print(String(format: "exported step %d of %@ → %@ (%@, %d tensors, %d parameters, %.1f MB) in %.1f s",
                      report.step, report.checkpoint.path, out, report.manifest.weightsDType, report.tensors, report.parameters,

@@ -28,17 +28,7 @@ struct FeaturesCommand: ParsableCommand {
     @Flag(help: "Log-mel spectrogram instead of the linear magnitude spectrogram.")
     var mel = false
 
-    @Option(help: "Sample rate (Hz) to compute at; the input is resampled if it differs.")
-    var sampleRate = 22050
-
-    @Option(help: "FFT size (VITS filter_length).")
-    var nFft = 1024
-
-    @Option(help: "Hop length in samples.")
-    var hopLength = 256
-
-    @Option(help: "Window length in samples (≤ n-fft; zero-padded to n-fft).")
-    var winLength = 1024
+    @OptionGroup var stft: SpectrogramOptions
 
     @Option(help: "Number of mel channels (with --mel).")
     var nMels = 80
@@ -49,15 +39,10 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Highest mel frequency (Hz); default sample-rate / 2.")
     var fmax: Double?
 
-    func validate() throws {
-        guard AudioFile.supportedSampleRates.contains(sampleRate) else {
-            throw ValidationError("--sample-rate must be in \(AudioFile.supportedSampleRates) Hz (got \(sampleRate))")
-        }
-    }
-
     func run() throws {
-        let config = SpectrogramConfig(sampleRate: sampleRate, nFFT: nFft, hopLength: hopLength, winLength: winLength,
-                                       nMels: nMels, fmin: fmin, fmax: fmax)
+        let sampleRate = stft.sampleRate
+        let config = SpectrogramConfig(sampleRate: sampleRate, nFFT: stft.nFft, hopLength: stft.hopLength,
+                                       winLength: stft.winLength, nMels: nMels, fmin: fmin, fmax: fmax)
         try config.validate()
         let audio = try AudioFile.read(URL(fileURLWithPath: input), sampleRate: sampleRate)
         let features = mel ? try MelSpectrogram(config: config).compute(audio.samples)

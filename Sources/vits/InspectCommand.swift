@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Training
 import VITS
 
 /// `vits inspect CONFIG.json`: validate a config and show what it builds.
@@ -15,13 +16,21 @@ struct InspectCommand: ParsableCommand {
             The vocabulary size is not part of the reference config: it comes from --n-vocab, else from \
             the fixture section of a parity-fixture config, else the reference English table (178).
 
+            With --newest-step the argument is a run folder instead, and the one line printed is the \
+            step of its newest complete checkpoint (0 when it has none or does not exist yet): what the recipes use to decide \
+            whether a training stage is done, so that they never re-encode the run layout.
+
             Examples:
               vits inspect config.json
               vits inspect config.json --n-vocab 219 --json
+              vits inspect runs/demo --newest-step
             """)
 
-    @Argument(help: "Path of the config.json to inspect.")
+    @Argument(help: "Path of the config.json to inspect (a run folder with --newest-step).")
     var config: String
+
+    @Flag(help: "Print the newest complete checkpoint step of the run folder given as the argument.")
+    var newestStep = false
 
     @Option(name: .customLong("n-vocab"), help: "Vocabulary size (number of token ids) of the text frontend.")
     var vocabularySize: Int?
@@ -35,6 +44,11 @@ struct InspectCommand: ParsableCommand {
     static let referenceVocabularySize = 178
 
     func run() throws {
+        if newestStep {
+            // A run that has not started yet (no folder) has no checkpoint either.
+            print(RunLayout.newestStep(run: URL(fileURLWithPath: config)) ?? 0)
+            return
+        }
         let loaded: VITSConfig
         do {
             loaded = try VITSConfig.load(contentsOf: URL(fileURLWithPath: config))

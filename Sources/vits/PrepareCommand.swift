@@ -36,9 +36,6 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "The data folder to write (created if missing).")
     var out: String
 
-    @Option(help: "Sample rate (Hz) of the data folder's audio.")
-    var sampleRate = 22050
-
     @Option(help: "Speaker name for a Biaobei or LJSpeech corpus (default: the corpus folder's name).")
     var speaker: String?
 
@@ -51,14 +48,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Seed of the train/validation split.")
     var seed: UInt64 = 1234
 
-    @Option(help: "FFT size (VITS filter_length).")
-    var nFft = 1024
-
-    @Option(help: "Hop length in samples.")
-    var hopLength = 256
-
-    @Option(help: "Window length in samples.")
-    var winLength = 1024
+    @OptionGroup var stft: SpectrogramOptions
 
     @Option(help: "Utterances processed in parallel (default: the number of cores).")
     var jobs: Int?
@@ -73,10 +63,10 @@ struct PrepareCommand: ParsableCommand {
     func run() throws {
         let source = try CorpusSource(parsing: corpus)
         var options = PrepareOptions()
-        options.sampleRate = sampleRate
-        options.nFFT = nFft
-        options.hopLength = hopLength
-        options.winLength = winLength
+        options.sampleRate = stft.sampleRate
+        options.nFFT = stft.nFft
+        options.hopLength = stft.hopLength
+        options.winLength = stft.winLength
         options.speaker = speaker
         options.seed = seed
         if let jobs { options.workers = jobs }

@@ -3,6 +3,7 @@ import Audio
 import Engine
 import Foundation
 import VITS
+import Voice
 
 /// `vits synthesize`: Chinese text → WAV with a voice bundle or a training run.
 struct SynthesizeCommand: ParsableCommand {
@@ -69,7 +70,7 @@ struct SynthesizeCommand: ParsableCommand {
         guard let choice = CheckpointChoice(argument: step) else {
             throw ValidationError("--step must be a step number, 'best' or 'latest' (got '\(step)')")
         }
-        let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice, checksum: VoiceSupport.checksum,
+        let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice,
                                           warn: VoiceSupport.warn)
         let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(named: loaded.manifest.frontend))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)

@@ -3,6 +3,7 @@ import Foundation
 import Engine
 import Training
 import VITS
+import Voice
 
 /// Options `train` and `finetune` share.
 struct RunOptions: ParsableArguments {
@@ -36,7 +37,7 @@ enum TrainingRun {
             let effective = try RunSetup.effectiveConfig(raw, data: dataURL, maxSteps: o.maxSteps)
             let config = try VITSConfig.parse(effective, source: o.config)
             for w in config.warnings { console.warning(w) }
-            let options = try VITSTrainingOptions(rawConfig: effective, maxStepsOverride: nil)
+            let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
             let run = try RunSetup.openRun(runURL, config: effective, data: dataURL, provenance: provenance,
                                            allowConfigChange: o.allowConfigChange, console: console)
             let resuming = !(try CheckpointStore(root: run.checkpoints).steps().isEmpty)
@@ -121,7 +122,7 @@ struct FinetuneCommand: ParsableCommand {
         try TrainingRun.execute(options, provenance: provenance, frozenDiscriminator: presets.contains(.discriminator)) { g, d, rng, resuming in
             if !resuming {
                 // A fresh fine-tune: start from the parent's weights (a resume reloads its own checkpoint).
-                let parent = try RunSetup.parentWeights(parentURL, console: console)
+                let parent = try FineTuneParent.weights(parentURL, console: console)
                 let report = WeightTransfer.transfer(parent.generator, into: g, reshapable: ["emb_g.weight", "enc_p.emb.weight"])
                 console.banner("fine-tuning from \(parent.description):\n" + report.description)
                 if let dWeights = parent.discriminator {

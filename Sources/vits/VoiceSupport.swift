@@ -2,20 +2,10 @@ import Foundation
 import Mandarin
 import Training
 import VITS
+import Voice
 
-/// What `export`, `synthesize` and `bench synthesize` share: checkpoint checksums and frontends.
+/// What `export`, `synthesize` and `bench synthesize` share: warnings and frontends.
 enum VoiceSupport {
-    /// CRC-32C of a file, the checksum checkpoints record in state.json.
-    static let checksum: FileChecksum = { url in
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var crc = CRC32C.Running()
-        while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
-            chunk.withUnsafeBytes { crc.update($0) }
-        }
-        return crc.value
-    }
-
     /// Prints a warning on stderr.
     static func warn(_ message: String) {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))

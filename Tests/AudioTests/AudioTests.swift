@@ -84,6 +84,34 @@ final class AudioTests: XCTestCase {
         XCTAssertEqual(try AudioFile.read(url).samples, [32767 / 32768, -1, 1 / 32768, 32767 / 32768])
     }
 
+    /// The in-memory WAV writer (`PCM16.wavBytes`: corpus cache, TensorBoard audio, samples) and the
+    /// libsndfile one (`AudioFile.write`) store the same integers, byte for byte the canonical layout
+    /// the hand-written reference above uses, and reading either gives back k / 32768.
+    func testEveryPCM16WriterQuantisesAlike() throws {
+        var state: UInt32 = 777
+        let samples: [Float] = (0..<5000).map { _ in
+            state = state &* 1664525 &+ 1013904223
+            return Float(Int32(bitPattern: state)) / Float(Int32.max) * 1.1   // some beyond ±1: clipped
+        } + [0.5 / 32768, -0.5 / 32768, 1.5 / 32768, 1, -1]
+        let pcm = PCM16.quantize(samples)
+        // The rule, written out: round half away from zero, clip to the Int16 range.
+        for (x, k) in zip(samples, pcm) {
+            XCTAssertEqual(Double(k), min(32767, max(-32768, (Double(x) * 32768).rounded(.toNearestOrAwayFromZero))))
+        }
+        let reference = try Data(contentsOf: handWrittenWAV("reference.wav", channels: 1, sampleRate: 22050, pcm: pcm))
+        let inMemory = try XCTUnwrap(PCM16.wavBytes(samples: samples, sampleRate: 22050))
+        XCTAssertEqual(inMemory, reference)
+        let viaFile = directory.appendingPathComponent("libsndfile.wav")
+        try AudioFile.write(samples, sampleRate: 22050, to: viaFile, format: .pcm16)
+        XCTAssertEqual(try AudioFile.read(viaFile).samples, pcm.map(PCM16.value))
+        let inMemoryURL = directory.appendingPathComponent("memory.wav")
+        try inMemory.write(to: inMemoryURL)
+        let back = try AudioFile.read(inMemoryURL).samples
+        XCTAssertEqual(back, pcm.map(PCM16.value))
+        XCTAssertEqual(PCM16.quantize(back), pcm, "re-quantising what was read is the identity")
+        XCTAssertEqual(PCM16.quantize([.nan, .infinity, -.infinity]), [0, 0, 0])
+    }
+
     func testFloat32WriteReadIsExact() throws {
         let samples: [Float] = (0..<1000).map { Float(sin(Double($0) * 0.05)) * 0.9 }
         let url = directory.appendingPathComponent("float.wav")

@@ -12,7 +12,7 @@ private final class TwoConvs: Module {
         register("pre", pre)
         register("ups", ups)
     }
-    func callAsFunction(_ x: Tensor) -> Tensor { ups[0](pre(x).leakyRelu(0.1)) }
+    func callAsFunction(_ x: Tensor) -> Tensor { ups[0](leakyRelu(pre(x), slope: 0.1)) }
 }
 
 final class LoRATests: XCTestCase {

@@ -81,7 +81,7 @@ final class OpsGradientTests: XCTestCase {
     func testPiecewiseUnary() {
         let x = awayFromZero([3, 4])
         check([x]) { $0[0].relu() }
-        check([x]) { $0[0].leakyRelu(0.1) }
+        check([x]) { leakyRelu($0[0], slope: 0.1) }
         check([x]) { $0[0].abs() }
         let y = Tensor(shape: [6], data: [-2, -0.7, -0.2, 0.3, 0.9, 1.8], requiresGrad: true)
         check([y]) { $0[0].clamp(min: -0.5, max: 1) }

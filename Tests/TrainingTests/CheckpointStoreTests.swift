@@ -51,6 +51,37 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertThrowsError(try store.loadNewest(warn: { _ in }))
     }
 
+    /// The run layout the store writes is the one `RunLayout` reads back (the voice loader and
+    /// `vits inspect --newest-step` rely on it): names, step parsing, state.json records.
+    func testRunLayoutReadsWhatTheStoreWrites() throws {
+        XCTAssertEqual(RunLayout.checkpointFolderName(step: 1234), "step-00001234")
+        XCTAssertEqual(RunLayout.step(ofCheckpointFolder: "step-00001234"), 1234)
+        for name in ["step-1234", ".tmp-step-00000006-999", "step-0000000x", "steps-0000001"] {
+            XCTAssertNil(RunLayout.step(ofCheckpointFolder: name), name)
+        }
+        let run = dir.appendingPathComponent("run")
+        XCTAssertNil(RunLayout.newestStep(run: run), "no run folder yet: no checkpoint")
+        let store = try CheckpointStore(root: run.appendingPathComponent(RunLayout.checkpointsFolder))
+        try writeCheckpoint(store, step: 3, payload: [1, 2, 3, 4, 5])
+        try writeCheckpoint(store, step: 12, payload: [6])
+        // A folder without its state.json (never published by the store) does not count.
+        try FileManager.default.createDirectory(at: store.root.appendingPathComponent("step-00000099"), withIntermediateDirectories: true)
+        XCTAssertEqual(RunLayout.completeSteps(inCheckpoints: store.root), [3, 12])
+        XCTAssertEqual(RunLayout.newestStep(run: run), 12)
+
+        let folder = store.root.appendingPathComponent(RunLayout.checkpointFolderName(step: 3))
+        let state = try CheckpointState.read(folder: folder)
+        XCTAssertEqual(state.step, 3)
+        XCTAssertEqual(state.files["weights.bin"], .init(bytes: 5, crc32c: CRC32C.checksum([1, 2, 3, 4, 5])))
+        XCTAssertEqual(state.trainer["epoch"] as? Int, 0)
+        try state.verify("weights.bin", in: folder)
+        XCTAssertThrowsError(try state.verify("other.bin", in: folder), "an unrecorded file is not verified")
+        try Data([1, 2, 3, 4, 6]).write(to: folder.appendingPathComponent("weights.bin"))
+        XCTAssertThrowsError(try state.verify("weights.bin", in: folder)) { XCTAssertTrue("\($0)".contains("CRC-32C"), "\($0)") }
+        try Data([1, 2]).write(to: folder.appendingPathComponent("weights.bin"))
+        XCTAssertThrowsError(try state.verify("weights.bin", in: folder)) { XCTAssertTrue("\($0)".contains("2 bytes"), "\($0)") }
+    }
+
     func testInterruptedWriteIsInvisibleAndCleaned() throws {
         let store = try CheckpointStore(root: dir)
         try writeCheckpoint(store, step: 5, payload: [9])

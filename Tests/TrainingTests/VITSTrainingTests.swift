@@ -76,7 +76,7 @@ final class VITSTrainingTests: XCTestCase {
                              frozenDiscriminator: Bool = false) throws -> (Trainer, VITSTrainingTask) {
         let raw = Self.config(maxSteps: maxSteps)
         let config = try VITSConfig.parse(raw)
-        let options = try VITSTrainingOptions(rawConfig: raw, maxStepsOverride: nil)
+        let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
         let console = ConsoleReporter(mode: .quiet)
         let dir = try RunSetup.openRun(Self.base.appendingPathComponent("runs/\(run)"), config: raw, data: Self.data,
                                        provenance: ["kind": "test"], allowConfigChange: false, console: console)

@@ -1,6 +1,7 @@
 import XCTest
 import Engine
 import VITS
+import ReferenceCheck
 
 /// enc_q (PosteriorEncoder + WN), flow (ResidualCouplingBlock) and dec (HiFi-GAN Generator) against the
 /// reference fixtures: layouts, forward tensors and traces with the recorded noise, the inference path,

@@ -3,6 +3,7 @@ import XCTest
 import Engine
 import Features
 import VITS
+import ReferenceCheck
 
 /// MultiPeriodDiscriminator, the losses, the differentiable mel and the segment slicing against the
 /// reference fixtures (jaywalnut310/vits run in PyTorch; see each fixture's README), plus layout and

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VITS
+import ReferenceCheck
 
 /// Files under Tests/VITSTests/Fixtures (copied from ../shared by scripts/fixtures/extract_vits_fixtures.py).
 enum Fixtures {

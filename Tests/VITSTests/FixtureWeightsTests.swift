@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VITS
+import ReferenceCheck
 
 /// The portable discriminator `weight_v` generator against `discriminator_weight_v.json` of each fixture.
 final class FixtureWeightsTests: XCTestCase {

@@ -1,6 +1,7 @@
 import XCTest
 import Engine
 import VITS
+import ReferenceCheck
 
 /// The assembled model against the reference fixtures: the whole `vits check-reference` procedure
 /// (every intermediate, loss, G and D gradient, one AdamW step of each, inference audio).

@@ -1,6 +1,7 @@
 import XCTest
 import Engine
 import VITS
+import ReferenceCheck
 
 /// The fixture reader itself: shapes documented in the fixture README, integer tensors, sampled tensors,
 /// regenerated discriminator weights with the recorded checksums.

@@ -1,6 +1,7 @@
 import XCTest
 import Engine
 import VITS
+import ReferenceCheck
 
 /// Parity of the text side of VITS — TextEncoder (`enc_p`), the duration predictors (`dp`) and the
 /// speaker table (`emb_g`) — with the reference PyTorch fixtures (tiny-sdp, tiny-dp, tiny-spk):

@@ -103,6 +103,41 @@ final class VITSConfigTests: XCTestCase {
         try assertRejected("train", "train.segment_size") { $0["segment_size"] = 8000 }
         try assertRejected("train", "train.betas") { $0["betas"] = [0.8] }
         try assertRejected("train", "train.learning_rate") { $0["learning_rate"] = nil }
+        // The trainer's own train.* keys are read here too (once), with the same keyed errors.
+        try assertRejected("train", "train.lr_decay_unit") { $0["lr_decay_unit"] = "weekly" }
+        try assertRejected("train", "train.keep_last") { $0["keep_last"] = "3" }
+        try assertRejected("train", "train.boundaries") { $0["boundaries"] = [32, "300"] }
+        try assertRejected("train", "train.probe_sentences") { $0["probe_sentences"] = "一句话" }
+        try assertRejected("train", "train.max_steps") { $0["max_steps"] = 10.5 }
+    }
+
+    /// The trainer keys: absent ones take the documented defaults, present ones their values.
+    func testTrainerKeysAreReadOnce() throws {
+        let plain = try parse(try ljsObject()).train
+        XCTAssertNil(plain.maxSteps)
+        XCTAssertNil(plain.boundaries)
+        XCTAssertNil(plain.probeSentences)
+        XCTAssertNil(plain.gradClipNorm)
+        XCTAssertEqual([plain.sampleInterval, plain.checkpointInterval, plain.keepLast, plain.maxConsecutiveNonFinite,
+                        plain.lrDecayEpochSteps, plain.validationItems], [5000, 1000, 3, 20, 100, 8])
+        XCTAssertEqual(plain.lrDecayUnit, .step)
+        var root = try ljsObject()
+        var train = try XCTUnwrap(root["train"] as? [String: Any])
+        train["max_steps"] = 700
+        train["keep_last"] = 2
+        train["boundaries"] = [32, 300, 400]
+        train["probe_sentences"] = ["你好。"]
+        train["lr_decay_unit"] = "epoch"
+        train["grad_clip_norm"] = 5.5
+        root["train"] = train
+        let config = try parse(root)
+        XCTAssertEqual(config.train.maxSteps, 700)
+        XCTAssertEqual(config.train.keepLast, 2)
+        XCTAssertEqual(config.train.boundaries, [32, 300, 400])
+        XCTAssertEqual(config.train.probeSentences, ["你好。"])
+        XCTAssertEqual(config.train.lrDecayUnit, .epoch)
+        XCTAssertEqual(config.train.gradClipNorm, 5.5)
+        XCTAssertEqual(config.warnings.filter { $0.contains("train.") }, [], "trainer keys are known keys")
     }
 
     func testAbsurdSizesAreRejectedNotTrapped() throws {

@@ -4,6 +4,7 @@ import Foundation
 import Mandarin
 import Training
 import VITS
+import Voice
 import XCTest
 
 /// Export, load and synthesis over a fake run folder in the RUN_LAYOUT format, written with the
@@ -29,11 +30,6 @@ final class VoiceTests: XCTestCase {
     static func configURL(_ name: String) throws -> URL {
         let base = try XCTUnwrap(Bundle.module.resourceURL)
         return base.appendingPathComponent("Fixtures/configs/\(name).json")
-    }
-
-    static let checksum: FileChecksum = { url in
-        let data = try Data(contentsOf: url)
-        return CRC32C.checksum(data)
     }
 
     static func mandarinFrontend() throws -> TextFrontend {
@@ -99,7 +95,7 @@ final class VoiceTests: XCTestCase {
     func testExportF32WritesInferenceWeightsAndLoadsBack() throws {
         let run = try makeRun()
         let out = scratch.appendingPathComponent("voices/tiny")
-        let report = try VoiceExporter.export(run: run.root, choice: .latest, to: out, checksum: Self.checksum)
+        let report = try VoiceExporter.export(run: run.root, choice: .latest, to: out)
         XCTAssertEqual(report.step, 20)
 
         let manifest = try VoiceBundle.readManifest(out)
@@ -128,7 +124,7 @@ final class VoiceTests: XCTestCase {
 
         // The bundle and the run give the same voice: same samples for the same seed.
         let fromBundle = try synthesizer(VoiceLoader.load(out))
-        let fromRun = try synthesizer(VoiceLoader.load(run.root, checksum: Self.checksum))
+        let fromRun = try synthesizer(VoiceLoader.load(run.root))
         let options = SynthesisOptions(speaker: "male_low", seed: 3)
         let a = try fromBundle.synthesize("你好，世界。", options: options)
         let b = try fromRun.synthesize("你好，世界。", options: options)
@@ -168,7 +164,7 @@ final class VoiceTests: XCTestCase {
     func testCheckpointChoice() throws {
         let run = try makeRun(steps: [10, 20, 30], best: 20)
         func step(_ choice: CheckpointChoice) throws -> Int? {
-            let voice = try VoiceLoader.load(run.root, choice: choice, checksum: Self.checksum)
+            let voice = try VoiceLoader.load(run.root, choice: choice)
             guard case let .checkpoint(_, _, s) = voice.source else { return nil }
             return s
         }
@@ -318,12 +314,12 @@ final class VoiceTests: XCTestCase {
         bytes[bytes.count - 10] ^= 0xFF
         try bytes.write(to: newest)
         var warnings: [String] = []
-        let voice = try VoiceLoader.load(run.root, checksum: Self.checksum, warn: { warnings.append($0) })
+        let voice = try VoiceLoader.load(run.root, warn: { warnings.append($0) })
         XCTAssertEqual(voice.manifest.provenance.step, 10)
         XCTAssertEqual(warnings.count, 1)
         XCTAssertTrue(warnings[0].contains("step 20"), warnings[0])
-        expectCorrupt({ _ = try VoiceLoader.load(run.root, choice: .step(20), checksum: Self.checksum) }, "explicit step")
-        // Truncation is caught by the recorded size even without a checksum function.
+        expectCorrupt({ _ = try VoiceLoader.load(run.root, choice: .step(20)) }, "explicit step")
+        // Truncation is caught too (the recorded size).
         try bytes.prefix(100).write(to: newest)
         expectCorrupt({ _ = try VoiceLoader.load(run.root, choice: .step(20)) }, "truncated checkpoint")
     }

@@ -71,33 +71,20 @@ stage=1 ; stop_stage=6 ; exp="" ; corpus="" ; ft_corpus="" ; ft_name=male
 pretrain_config="$HERE/configs/pretrain.json" ; finetune_config="$HERE/configs/finetune.json"
 max_steps_pretrain="" ; max_steps_finetune="" ; freeze="text-encoder" ; lora_rank="" ; export_step=best
 text_file="$ROOT/recipes/quickstart/sentences.txt"
-need_value() { [ "$2" -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
+    common_arg "$@"
+    if [ "$consumed" -gt 0 ]; then shift "$consumed"; continue; fi
     case "$1" in
         --corpus) need_value "$1" $#; corpus="$2"; shift 2 ;;
         --finetune-corpus) need_value "$1" $#; ft_corpus="$2"; shift 2 ;;
         --finetune-name) need_value "$1" $#; ft_name="$2"; shift 2 ;;
-        --stage) need_value "$1" $#; stage="$2"; shift 2 ;;
-        --stop-stage) need_value "$1" $#; stop_stage="$2"; shift 2 ;;
-        --exp) need_value "$1" $#; exp="$2"; shift 2 ;;
         --pretrain-config) need_value "$1" $#; pretrain_config="$2"; shift 2 ;;
         --finetune-config) need_value "$1" $#; finetune_config="$2"; shift 2 ;;
-        --max-steps-pretrain) need_value "$1" $#; max_steps_pretrain="$2"; shift 2 ;;
-        --max-steps-finetune) need_value "$1" $#; max_steps_finetune="$2"; shift 2 ;;
-        --freeze) need_value "$1" $#; freeze="$2"; shift 2 ;;
-        --lora-rank) need_value "$1" $#; lora_rank="$2"; shift 2 ;;
         --export-step) need_value "$1" $#; export_step="$2"; shift 2 ;;
-        --text-file) need_value "$1" $#; text_file="$2"; shift 2 ;;
-        -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
-
-is_count "$stage" && is_count "$stop_stage" && [ "$stage" -ge 1 ] && [ "$stop_stage" -le 6 ] && [ "$stage" -le "$stop_stage" ] \
-    || die "--stage/--stop-stage must satisfy 1 <= stage <= stop-stage <= 6 (got $stage, $stop_stage)"
-for v in "$max_steps_pretrain" "$max_steps_finetune" "$lora_rank"; do
-    [ -z "$v" ] || { is_count "$v" && [ "$v" -ge 1 ]; } || die "step counts and --lora-rank must be positive numbers, got '$v'"
-done
+check_common_args 6
 [[ "$ft_name" =~ ^[A-Za-z0-9_-]+$ ]] || die "--finetune-name must be letters, digits, _ or -, got '$ft_name'"
 [[ "$export_step" =~ ^(best|latest|[0-9]+)$ ]] || die "--export-step must be best, latest or a step number, got '$export_step'"
 [ "$ft_name" != biaobei ] || die "--finetune-name must differ from 'biaobei' (the pretraining data)"
@@ -117,29 +104,12 @@ if [ -n "$ft_corpus" ]; then
     [ -e "${BASH_REMATCH[2]}" ] || die "--finetune-corpus: '${BASH_REMATCH[2]}' does not exist"
     ft_corpus="${BASH_REMATCH[1]}:$(absolute "${BASH_REMATCH[2]}")"
 fi
-[ -n "$exp" ] || exp="$ROOT/runs/biaobei"
-mkdir -p "$exp" || die "cannot create the experiment folder '$exp'"
-EXP="$(cd "$exp" && pwd)"
-if [ -n "${VITS:-}" ] && [[ "$VITS" != /* ]] && [ -e "$VITS" ]; then VITS="$PWD/$VITS"; fi
-cd "$ROOT"
-VITS="${VITS:-.build/release/vits}"
-export VITS
+enter_experiment "$ROOT/runs/biaobei"
 
 DATA_PRE="$EXP/data/biaobei"
 DATA_FT="$EXP/data/$ft_name"
 RUN_PRE="$EXP/pretrain"
 RUN_FT="$EXP/finetune-$ft_name"
-mkdir -p "$EXP/conf" "$EXP/doctor"
-
-# Effective configs in EXP/conf/ (the recipe's config with the step budget override). Once a run
-# has started, its frozen RUN/config.json decides; a change that matters is refused by vits.
-effective_config() {   # SRC DEST MAX_STEPS
-    local tmp="$2.new.$$"
-    cp "$1" "$tmp"
-    [ -z "$3" ] || set_key "$tmp" max_steps "$3"
-    write_if_changed "$2" < "$tmp"
-    rm -f "$tmp"
-}
 
 log "experiment folder: $EXP; stages $stage-$stop_stage"
 
@@ -180,16 +150,7 @@ if in_range 2; then
     [ -f "$DATA_PRE/manifest.jsonl" ] || die "stage 2 needs $DATA_PRE (stage 1)"
     folders=("$DATA_PRE")
     [ ! -f "$DATA_FT/manifest.jsonl" ] || folders+=("$DATA_FT")
-    sig="$(stat -c '%Y %s' "${folders[@]/%//manifest.jsonl}" | tr '\n' ' ')"
-    if marked 2 "$sig"; then
-        log "the data folders passed the doctor (reports in $EXP/doctor/), skipping"
-        end_stage skipped
-    else
-        ensure_vits doctor 2
-        for d in "${folders[@]}"; do doctor_folder "$d" "$EXP/doctor/$(basename "$d").txt"; done
-        mark 2 "$sig"
-        end_stage ran
-    fi
+    doctor_stage 2 "${folders[@]}"
 fi
 
 # ----------------------------------------------------------------------------------------------
@@ -210,28 +171,19 @@ if in_range 4; then
         end_stage skipped
     else
         [ "$(newest_step "$RUN_PRE")" -gt 0 ] || die "stage 4 needs a checkpoint of the pretrained run $RUN_PRE (stage 3)"
-        parent_step="$(newest_step "$RUN_PRE")" ; parent_target="$(json_int "$RUN_PRE/config.json" max_steps)"
-        if [ "$(newest_step "$RUN_FT")" -eq 0 ] && [ -n "$parent_target" ] && [ "$parent_step" -lt "$parent_target" ]; then
-            log "warning: the pretrained run is at step $parent_step of $parent_target; fine-tuning from that checkpoint"
-        fi
         effective_config "$finetune_config" "$EXP/conf/finetune.json" "$max_steps_finetune"
-        ensure_vits finetune 4
-        ft_args=()
-        if [ -n "$lora_rank" ]; then
-            ft_args+=(--lora-rank "$lora_rank" --lora-alpha "$((2 * lora_rank))" --lora-targets dec,flow,dp)
-        elif [ "$freeze" != none ] && [ -n "$freeze" ]; then
-            ft_args+=(--freeze "$freeze")
-        fi
-        train_stage 4 finetune "$RUN_FT" "$EXP/conf/finetune.json" \
-            "$VITS" finetune --from "$RUN_PRE" --config "$EXP/conf/finetune.json" --data "$DATA_FT" --run "$RUN_FT" "${ft_args[@]}"
+        finetune_stage 4 "$RUN_PRE" "$(json_int "$RUN_PRE/config.json" max_steps)" "$RUN_FT" "$EXP/conf/finetune.json" "$DATA_FT"
     fi
 fi
 
 # ----------------------------------------------------------------------------------------------
 # The voices: name -> run folder, for every run that has a checkpoint.
 voices=()
-[ "$(newest_step "$RUN_PRE")" -eq 0 ] || voices+=("biaobei:$RUN_PRE")
-[ "$(newest_step "$RUN_FT")" -eq 0 ] || voices+=("$ft_name:$RUN_FT")
+if in_range 5 || in_range 6; then
+    ensure_vits inspect 5   # newest_step asks the binary
+    [ "$(newest_step "$RUN_PRE")" -eq 0 ] || voices+=("biaobei:$RUN_PRE")
+    [ "$(newest_step "$RUN_FT")" -eq 0 ] || voices+=("$ft_name:$RUN_FT")
+fi
 
 if in_range 5; then
     begin_stage 5 export
@@ -258,24 +210,14 @@ fi
 # ----------------------------------------------------------------------------------------------
 if in_range 6; then
     begin_stage 6 synthesize
-    mapfile -t sentences < <(grep -v '^[[:space:]]*\(#.*\)\?$' "$text_file")
-    [ "${#sentences[@]}" -gt 0 ] || die "$text_file has no sentences"
+    read_sentences "$text_file"
     made=0
     for v in "${voices[@]}"; do
         name="${v%%:*}" ; voice="$EXP/voices/$name" ; out_dir="$EXP/samples/$name"
         [ -f "$voice/voice.json" ] && [ -f "$EXP/.stages/5-$name" ] || die "stage 6 needs the voice $voice (stage 5)"
         sig="$(cat "$EXP/.stages/5-$name") text=$(sha256sum "$text_file" | cut -c1-16)"
         if marked "6-$name" "$sig"; then log "samples of $name are in $out_dir"; continue; fi
-        ensure_vits synthesize 6
-        mkdir -p "$out_dir"
-        rm -f "$out_dir"/*.wav
-        for i in "${!sentences[@]}"; do
-            out="$out_dir/$(printf '%02d' $((i + 1))).wav"
-            run "$VITS" synthesize --voice "$voice" --text "${sentences[i]}" -o "$out.tmp.wav"
-            stop_if_interrupted 6
-            mv -f "$out.tmp.wav" "$out"
-        done
-        printf '%s\n' "${sentences[@]}" > "$out_dir/sentences.txt"
+        synthesize_sentences 6 "$voice" "$out_dir"
         mark "6-$name" "$sig"
         made=$((made + 1))
     done

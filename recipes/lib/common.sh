@@ -1,14 +1,55 @@
-# Shared helpers of the recipes (sourced by recipes/<name>/run.sh, never run on its own).
+# Shared stage driver of the recipes (sourced by recipes/<name>/run.sh, never run on its own).
 #
-# The sourcing script sets, before calling these:
-#   RECIPE  name shown in log lines          EXP    absolute experiment folder
-#   VITS    the vits binary (may be relative to the repository root, the current directory)
-# and runs from the repository root. Stage markers live in EXP/.stages/, timings in EXP/timings.tsv.
+# The sourcing script sets RECIPE (the name in log lines), ROOT (the repository root) and `usage`,
+# sets the defaults of the common options (below), parses its arguments with `common_arg`, then
+# calls `enter_experiment`, which sets EXP (absolute experiment folder) and VITS (the binary) and
+# moves to the repository root. Stage markers live in EXP/.stages/, timings in EXP/timings.tsv.
 
 die() { echo "$RECIPE/run.sh: error: $*" >&2; exit 1; }
 log() { echo "[$RECIPE $(date +%H:%M:%S)] $*"; }
 run() { echo "+ $*"; "$@"; }
 is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }
+need_value() { [ "$2" -ge 2 ] || die "$1 needs a value (see --help)"; }
+
+# Options every recipe has: --stage, --stop-stage, --exp, --max-steps-pretrain, --max-steps-finetune,
+# --freeze, --lora-rank, --text-file (each sets the variable of its name with _ for -: stop_stage, …)
+# and -h/--help. `common_arg "$@"` takes one of them from the front of the arguments and sets
+# `consumed` to the number of words it used (0: not a common option; the recipe's own `case` goes on).
+common_arg() {
+    consumed=2
+    case "$1" in
+        --stage|--stop-stage|--exp|--max-steps-pretrain|--max-steps-finetune|--freeze|--lora-rank|--text-file)
+            need_value "$1" $#
+            local name="${1#--}"
+            printf -v "${name//-/_}" '%s' "$2" ;;
+        -h|--help) usage; exit 0 ;;
+        *) consumed=0 ;;
+    esac
+}
+
+# check_common_args LAST_STAGE: the stage range and the positive counts.
+check_common_args() {
+    is_count "$stage" && is_count "$stop_stage" && [ "$stage" -ge 1 ] && [ "$stop_stage" -le "$1" ] && [ "$stage" -le "$stop_stage" ] \
+        || die "--stage/--stop-stage must satisfy 1 <= stage <= stop-stage <= $1 (got $stage, $stop_stage)"
+    local v
+    for v in "$max_steps_pretrain" "$max_steps_finetune" "$lora_rank"; do
+        [ -z "$v" ] || { is_count "$v" && [ "$v" -ge 1 ]; } || die "step counts and --lora-rank must be positive numbers, got '$v'"
+    done
+}
+
+# enter_experiment DEFAULT_EXP: EXP is --exp (relative to where the recipe was called) or
+# DEFAULT_EXP, made absolute; a relative VITS is resolved the same way; then everything runs from
+# the repository root so that the default VITS path (.build/release/vits) resolves.
+enter_experiment() {
+    [ -n "$exp" ] || exp="$1"
+    mkdir -p "$exp" || die "cannot create the experiment folder '$exp'"
+    EXP="$(cd "$exp" && pwd)"
+    if [ -n "${VITS:-}" ] && [[ "$VITS" != /* ]] && [ -e "$VITS" ]; then VITS="$PWD/$VITS"; fi
+    cd "$ROOT"
+    VITS="${VITS:-.build/release/vits}"
+    export VITS
+    mkdir -p "$EXP/conf" "$EXP/doctor"
+}
 
 # Ctrl-C or SIGTERM: the running command handles it (vits train/finetune save a checkpoint, prepare
 # and the corpus generator keep finished files); the recipe then stops instead of going on to the
@@ -70,6 +111,18 @@ set_key() {
 json_int() {
     grep -oE "\"$2\"[[:space:]]*:[[:space:]]*[0-9]+" "$1" | head -n 1 | grep -oE '[0-9]+$' || true
 }
+# effective_config SRC DEST MAX_STEPS [KEY VALUE]...: the recipe's config SRC with train.max_steps
+# set to MAX_STEPS (when not empty) and each KEY set to VALUE, written to DEST when it changed.
+# Once a run has started, its frozen RUN/config.json decides; a change that matters is refused by vits.
+effective_config() {
+    local src="$1" dest="$2" steps="$3" tmp="$2.new.$$"
+    shift 3
+    cp "$src" "$tmp"
+    [ -z "$steps" ] || set_key "$tmp" max_steps "$steps"
+    while [ $# -ge 2 ]; do set_key "$tmp" "$1" "$2"; shift 2; done
+    write_if_changed "$dest" < "$tmp"
+    rm -f "$tmp"
+}
 # write_if_changed FILE < content: replaces FILE only when the content differs.
 write_if_changed() {
     local tmp="$1.tmp.$$"
@@ -77,16 +130,12 @@ write_if_changed() {
     if [ -f "$1" ] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
 }
 
-# newest_step RUN: step of the newest complete checkpoint (a checkpoints/step-NNNNNNNN folder with
-# its state.json; the trainer publishes them atomically), 0 when there is none.
+# newest_step RUN: step of the newest complete checkpoint of RUN, 0 when there is none (or no run
+# folder yet). The binary answers (`vits inspect RUN --newest-step`): the run layout is defined once, in
+# Training.RunLayout.
 newest_step() {
-    local newest=0 d s
-    for d in "$1"/checkpoints/step-*; do
-        [ -f "$d/state.json" ] || continue
-        s="${d##*/step-}"; s=$((10#$s))
-        [ "$s" -gt "$newest" ] && newest=$s
-    done
-    echo "$newest"
+    [ -x "$VITS" ] || die "newest_step needs the vits binary ($VITS); build it: swift build -c release --product vits"
+    "$VITS" inspect "$1" --newest-step
 }
 
 # validation_summary RUN: first and last validation mel L1 of RUN/logs/metrics.jsonl.
@@ -132,4 +181,64 @@ doctor_folder() {
     "$VITS" doctor "$1" > "$2" 2>&1 || rc=$?
     grep -v '^[[:space:]]*ok ' "$2" | sed 's/^/    /'
     [ "$rc" = 0 ] || die "vits doctor found fatal problems in $1 (report: $2); fix them, prepare again, re-run"
+}
+
+# doctor_stage N FOLDER...: the body of a doctor stage (after begin_stage): vits doctor on each data
+# folder (reports in EXP/doctor/), skipped while their manifests are as they were when it passed.
+doctor_stage() {
+    local n="$1" d sig
+    shift
+    sig="$(stat -c '%Y %s' "${@/%//manifest.jsonl}" | tr '\n' ' ')"
+    if marked "$n" "$sig"; then
+        log "the data folders passed the doctor (reports in $EXP/doctor/), skipping"
+        end_stage skipped
+    else
+        ensure_vits doctor "$n"
+        for d in "$@"; do doctor_folder "$d" "$EXP/doctor/$(basename "$d").txt"; done
+        mark "$n" "$sig"
+        end_stage ran
+    fi
+}
+
+# finetune_stage N PARENT_RUN PARENT_MAX_STEPS RUN CONFIG DATA: the body of a fine-tune stage (after
+# begin_stage): vits finetune from PARENT_RUN's newest checkpoint (a warning when the parent has
+# not reached PARENT_MAX_STEPS), with --lora-rank or --freeze, as a resumable training stage.
+finetune_stage() {
+    local n="$1" parent="$2" parent_target="$3" run_dir="$4" config="$5" data="$6" parent_step args=()
+    parent_step="$(newest_step "$parent")"
+    [ "$parent_step" -gt 0 ] || die "stage $n needs a checkpoint of the pretrained run $parent"
+    if [ "$(newest_step "$run_dir")" -eq 0 ] && [ -n "$parent_target" ] && [ "$parent_step" -lt "$parent_target" ]; then
+        log "warning: the pretrained run is at step $parent_step of $parent_target; fine-tuning from that checkpoint"
+    fi
+    ensure_vits finetune "$n"
+    if [ -n "$lora_rank" ]; then
+        args+=(--lora-rank "$lora_rank" --lora-alpha "$((2 * lora_rank))" --lora-targets dec,flow,dp)
+    elif [ "$freeze" != none ] && [ -n "$freeze" ]; then
+        args+=(--freeze "$freeze")
+    fi
+    train_stage "$n" finetune "$run_dir" "$config" \
+        "$VITS" finetune --from "$parent" --config "$config" --data "$data" --run "$run_dir" "${args[@]}"
+}
+
+# read_sentences FILE: the array `sentences`, one a non-empty, non-comment line of FILE.
+read_sentences() {
+    mapfile -t sentences < <(grep -v '^[[:space:]]*\(#.*\)\?$' "$1")
+    [ "${#sentences[@]}" -gt 0 ] || die "$1 has no sentences"
+}
+
+# synthesize_sentences N VOICE OUT_DIR [vits synthesize options]...: each of `sentences` with VOICE
+# into OUT_DIR/NN.wav (written under a temporary name, then renamed) and OUT_DIR/sentences.txt.
+synthesize_sentences() {
+    local n="$1" voice="$2" out_dir="$3" i out
+    shift 3
+    ensure_vits synthesize "$n"
+    mkdir -p "$out_dir"
+    rm -f "$out_dir"/*.wav
+    for i in "${!sentences[@]}"; do
+        out="$out_dir/$(printf '%02d' $((i + 1))).wav"
+        run "$VITS" synthesize --voice "$voice" "$@" --text "${sentences[i]}" -o "$out.tmp.wav"
+        stop_if_interrupted "$n"
+        mv -f "$out.tmp.wav" "$out"
+    done
+    printf '%s\n' "${sentences[@]}" > "$out_dir/sentences.txt"
 }

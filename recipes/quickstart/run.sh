@@ -69,33 +69,21 @@ source "$HERE/../lib/common.sh"
 stage=1 ; stop_stage=7 ; exp="" ; speakers=6 ; limit=0 ; jobs=2
 max_steps_pretrain="" ; max_steps_finetune="" ; freeze="text-encoder" ; lora_rank=""
 text_file="$HERE/sentences.txt" ; ci="${QUICKSTART_CI:-0}"
-need_value() { [ "$2" -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
+    common_arg "$@"
+    if [ "$consumed" -gt 0 ]; then shift "$consumed"; continue; fi
     case "$1" in
-        --stage) need_value "$1" $#; stage="$2"; shift 2 ;;
-        --stop-stage) need_value "$1" $#; stop_stage="$2"; shift 2 ;;
-        --exp) need_value "$1" $#; exp="$2"; shift 2 ;;
         --speakers) need_value "$1" $#; speakers="$2"; shift 2 ;;
         --limit) need_value "$1" $#; limit="$2"; shift 2 ;;
         --jobs) need_value "$1" $#; jobs="$2"; shift 2 ;;
-        --max-steps-pretrain) need_value "$1" $#; max_steps_pretrain="$2"; shift 2 ;;
-        --max-steps-finetune) need_value "$1" $#; max_steps_finetune="$2"; shift 2 ;;
-        --freeze) need_value "$1" $#; freeze="$2"; shift 2 ;;
-        --lora-rank) need_value "$1" $#; lora_rank="$2"; shift 2 ;;
-        --text-file) need_value "$1" $#; text_file="$2"; shift 2 ;;
         --ci) ci=1; shift ;;
-        -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
 
-is_count "$stage" && is_count "$stop_stage" && [ "$stage" -ge 1 ] && [ "$stop_stage" -le 7 ] && [ "$stage" -le "$stop_stage" ] \
-    || die "--stage/--stop-stage must satisfy 1 <= stage <= stop-stage <= 7 (got $stage, $stop_stage)"
+check_common_args 7
 is_count "$speakers" && [ "$speakers" -ge 1 ] && [ "$speakers" -le 6 ] || die "--speakers must be 1-6, got '$speakers'"
 is_count "$limit" || die "--limit must be a number, got '$limit'"
-for v in "$max_steps_pretrain" "$max_steps_finetune" "$lora_rank"; do
-    [ -z "$v" ] || { is_count "$v" && [ "$v" -ge 1 ]; } || die "step counts and --lora-rank must be positive numbers, got '$v'"
-done
 [[ "$ci" == 0 || "$ci" == 1 ]] || die "QUICKSTART_CI must be 0 or 1, got '$ci'"
 if [ "$ci" = 1 ]; then
     speakers=2 ; limit=20
@@ -104,15 +92,7 @@ fi
 [ -r "$text_file" ] || die "cannot read the sentence file '$text_file'"
 text_file="$(cd "$(dirname "$text_file")" && pwd)/$(basename "$text_file")"
 
-# Paths: the experiment folder is made absolute (relative to where the script was called), then
-# everything runs from the repository root so that the default VITS path resolves.
-if [ -z "$exp" ]; then exp="$ROOT/runs/quickstart"; fi
-mkdir -p "$exp" || die "cannot create the experiment folder '$exp'"
-EXP="$(cd "$exp" && pwd)"
-if [ -n "${VITS:-}" ] && [[ "$VITS" != /* ]] && [ -e "$VITS" ]; then VITS="$PWD/$VITS"; fi
-cd "$ROOT"
-VITS="${VITS:-.build/release/vits}"
-export VITS
+enter_experiment "$ROOT/runs/quickstart"
 
 CORPUS="$EXP/corpus"
 DATA_PRE="$EXP/data/pretrain"
@@ -121,29 +101,18 @@ RUN_PRE="$EXP/pretrain"
 RUN_FT="$EXP/finetune"
 VOICE="$EXP/voice"
 SAMPLES="$EXP/samples"
-mkdir -p "$EXP/conf" "$EXP/doctor"
 
 # The speakers of the synthetic corpus in table order (the target first), limited to --speakers.
 speaker_names() {
     datasets/synthetic-mandarin/generate.sh --list-speakers | awk 'NR>1{print $1}' | head -n "$speakers"
 }
 
-# Effective training configs in EXP/conf/: the recipe's config, with the step budget and, in CI
-# mode, every cadence shrunk so that a few steps still validate, render samples and checkpoint.
-effective_config() {   # SRC DEST MAX_STEPS [N_SPEAKERS]
-    local src="$1" dest="$2" steps="$3" n_speakers="${4:-}" tmp="$2.new.$$"
-    cp "$src" "$tmp"
-    [ -z "$steps" ] || set_key "$tmp" max_steps "$steps"
-    [ -z "$n_speakers" ] || set_key "$tmp" n_speakers "$n_speakers"
+# In CI mode every cadence of the effective configs (EXP/conf/) is shrunk so that a few steps still
+# validate, render samples and checkpoint: `ci_keys MAX_STEPS` lists them for effective_config.
+ci_keys() {
     if [ "$ci" = 1 ]; then
-        set_key "$tmp" log_interval 1
-        set_key "$tmp" eval_interval 2
-        set_key "$tmp" checkpoint_interval 2
-        set_key "$tmp" sample_interval "$steps"
-        set_key "$tmp" validation_items 2
+        echo log_interval 1 eval_interval 2 checkpoint_interval 2 sample_interval "$1" validation_items 2
     fi
-    write_if_changed "$dest" < "$tmp"
-    rm -f "$tmp"
 }
 
 log "experiment folder: $EXP (speakers $speakers, limit $limit, ci $ci); stages $stage-$stop_stage"
@@ -197,22 +166,14 @@ fi
 if in_range 3; then
     begin_stage 3 doctor
     [ -f "$DATA_PRE/manifest.jsonl" ] && [ -f "$DATA_FT/manifest.jsonl" ] || die "stage 3 needs the data folders of stage 2"
-    sig="$(stat -c '%Y %s' "$DATA_PRE/manifest.jsonl" "$DATA_FT/manifest.jsonl" | tr '\n' ' ')"
-    if marked 3 "$sig"; then
-        log "both data folders passed the doctor (reports in $EXP/doctor/), skipping"
-        end_stage skipped
-    else
-        ensure_vits doctor 3
-        for d in "$DATA_PRE" "$DATA_FT"; do doctor_folder "$d" "$EXP/doctor/$(basename "$d").txt"; done
-        mark 3 "$sig"
-        end_stage ran
-    fi
+    doctor_stage 3 "$DATA_PRE" "$DATA_FT"
 fi
 
 if in_range 4; then
     begin_stage 4 pretrain
     [ -f "$DATA_PRE/manifest.jsonl" ] || die "stage 4 needs $DATA_PRE (stage 2)"
-    effective_config "$HERE/configs/pretrain.json" "$EXP/conf/pretrain.json" "$max_steps_pretrain"
+    # shellcheck disable=SC2046  # ci_keys prints KEY VALUE words
+    effective_config "$HERE/configs/pretrain.json" "$EXP/conf/pretrain.json" "$max_steps_pretrain" $(ci_keys "$max_steps_pretrain")
     ensure_vits train 4
     train_stage 4 pretrain "$RUN_PRE" "$EXP/conf/pretrain.json" \
         "$VITS" train --config "$EXP/conf/pretrain.json" --data "$DATA_PRE" --run "$RUN_PRE"
@@ -227,22 +188,12 @@ if in_range 5; then
     # target (speaker 0 in both data folders) keeps its trained embedding and every conditioning
     # layer keeps its input. With n_speakers 0 the fine-tune data (one speaker) would make a
     # single-speaker model that drops the conditioning the pretrained layers learned with.
-    parent_step="$(newest_step "$RUN_PRE")" ; parent_target="$(json_int "$EXP/conf/pretrain.json" max_steps)"
-    if [ "$(newest_step "$RUN_FT")" -eq 0 ] && [ -n "$parent_target" ] && [ "$parent_step" -lt "$parent_target" ]; then
-        log "warning: the pretrained run is at step $parent_step of $parent_target; fine-tuning from that checkpoint"
-    fi
     parent_speakers="$(json_int "$RUN_PRE/config.json" n_speakers)"
     [ -n "$parent_speakers" ] || die "cannot read data.n_speakers from $RUN_PRE/config.json"
-    effective_config "$HERE/configs/finetune.json" "$EXP/conf/finetune.json" "$max_steps_finetune" "$parent_speakers"
-    ensure_vits finetune 5
-    ft_args=()
-    if [ -n "$lora_rank" ]; then
-        ft_args+=(--lora-rank "$lora_rank" --lora-alpha "$((2 * lora_rank))" --lora-targets dec,flow,dp)
-    elif [ "$freeze" != none ] && [ -n "$freeze" ]; then
-        ft_args+=(--freeze "$freeze")
-    fi
-    train_stage 5 finetune "$RUN_FT" "$EXP/conf/finetune.json" \
-        "$VITS" finetune --from "$RUN_PRE" --config "$EXP/conf/finetune.json" --data "$DATA_FT" --run "$RUN_FT" "${ft_args[@]}"
+    # shellcheck disable=SC2046  # ci_keys prints KEY VALUE words
+    effective_config "$HERE/configs/finetune.json" "$EXP/conf/finetune.json" "$max_steps_finetune" \
+        n_speakers "$parent_speakers" $(ci_keys "$max_steps_finetune")
+    finetune_stage 5 "$RUN_PRE" "$(json_int "$EXP/conf/pretrain.json" max_steps)" "$RUN_FT" "$EXP/conf/finetune.json" "$DATA_FT"
 fi
 
 # ----------------------------------------------------------------------------------------------
@@ -269,23 +220,13 @@ fi
 if in_range 7; then
     begin_stage 7 synthesize
     [ -f "$VOICE/voice.json" ] && [ -f "$EXP/.stages/6" ] || die "stage 7 needs the voice of stage 6 ($VOICE)"
-    mapfile -t sentences < <(grep -v '^[[:space:]]*\(#.*\)\?$' "$text_file")
-    [ "${#sentences[@]}" -gt 0 ] || die "$text_file has no sentences"
+    read_sentences "$text_file"
     sig="$(cat "$EXP/.stages/6") text=$(sha256sum "$text_file" | cut -c1-16)"
     if marked 7 "$sig"; then
         log "${#sentences[@]} samples are in $SAMPLES, skipping"
         end_stage skipped
     else
-        ensure_vits synthesize 7
-        mkdir -p "$SAMPLES"
-        rm -f "$SAMPLES"/*.wav
-        for i in "${!sentences[@]}"; do
-            out="$SAMPLES/$(printf '%02d' $((i + 1))).wav"
-            run "$VITS" synthesize --voice "$VOICE" --speaker "$TARGET" --text "${sentences[i]}" -o "$out.tmp.wav"
-            stop_if_interrupted 7
-            mv -f "$out.tmp.wav" "$out"
-        done
-        printf '%s\n' "${sentences[@]}" > "$SAMPLES/sentences.txt"
+        synthesize_sentences 7 "$VOICE" "$SAMPLES" --speaker "$TARGET"
         mark 7 "$sig"
         end_stage ran
     fi

@@ -108,13 +108,6 @@ extension Tensor {
         }
     }
 
-    public func leakyRelu(_ slope: Float = 0.01) -> Tensor {
-        let out = mapElements { s, d, n in for i in 0..<n { let x = s[i]; d[i] = x > 0 ? x : x * slope } }
-        return Tensor.record("leaky_relu", output: out, inputs: [self]) { g in
-            [Tensor.unaryGrad(g, self, out) { g, x, _, d, n in for i in 0..<n { d[i] = x[i] > 0 ? g[i] : g[i] * slope } }]
-        }
-    }
-
     public func abs() -> Tensor {
         let out = mapElements { s, d, n in for i in 0..<n { d[i] = Swift.abs(s[i]) } }
         return Tensor.record("abs", output: out, inputs: [self]) { g in

@@ -27,21 +27,16 @@ public final class CheckpointStore {
             throw TrainingError.io("cannot create checkpoint folder \(root.path): \(error.localizedDescription)")
         }
         // Leftovers of an interrupted write or prune are never valid checkpoints.
-        for name in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") {
+        for name in (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
+        where name.hasPrefix(RunLayout.writingPrefix) || name.hasPrefix(RunLayout.deletingPrefix) {
             try? fm.removeItem(at: root.appendingPathComponent(name))
         }
     }
 
-    public static func folderName(step: Int) -> String { String(format: "step-%08d", step) }
+    public static func folderName(step: Int) -> String { RunLayout.checkpointFolderName(step: step) }
 
     /// Steps of the checkpoint folders present (complete by construction), ascending.
-    public func steps() -> [Int] {
-        let names = (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
-        return names.compactMap { name -> Int? in
-            guard name.hasPrefix("step-"), name.count == 13, let s = Int(name.dropFirst(5)) else { return nil }
-            return fm.fileExists(atPath: root.appendingPathComponent(name).appendingPathComponent("state.json").path) ? s : nil
-        }.sorted()
-    }
+    public func steps() -> [Int] { RunLayout.completeSteps(inCheckpoints: root) }
 
     /// Writes checkpoint `step`: `writeFiles` fills the folder it is given and returns the trainer's
     /// state (a JSON object); then `state.json` is written with it and the checksums of every file,
@@ -50,27 +45,25 @@ public final class CheckpointStore {
     @discardableResult
     public func write(step: Int, _ writeFiles: (URL) throws -> Data) throws -> URL {
         let final = root.appendingPathComponent(Self.folderName(step: step))
-        if fm.fileExists(atPath: final.appendingPathComponent("state.json").path) { return final }
-        let tmp = root.appendingPathComponent(".tmp-\(Self.folderName(step: step))-\(getpid())")
+        if fm.fileExists(atPath: final.appendingPathComponent(RunLayout.stateFile).path) { return final }
+        let tmp = root.appendingPathComponent(RunLayout.writingPrefix + "\(Self.folderName(step: step))-\(getpid())")
         try? fm.removeItem(at: tmp)
         do { try fm.createDirectory(at: tmp, withIntermediateDirectories: false) } catch {
             throw TrainingError.io("cannot create \(tmp.path): \(error.localizedDescription)")
         }
         do {
             let trainerState = try writeFiles(tmp)
-            var files: [String: [String: UInt64]] = [:]
+            var files: [String: CheckpointState.FileRecord] = [:]
             for name in try fm.contentsOfDirectory(atPath: tmp.path).sorted() {
                 let url = tmp.appendingPathComponent(name)
-                let (size, crc) = try Self.checksum(url)
-                files[name] = ["bytes": size, "crc32c": UInt64(crc)]
+                files[name] = try CheckpointState.record(of: url)
                 try Self.fsync(url)
             }
             guard let trainer = try JSONSerialization.jsonObject(with: trainerState) as? [String: Any] else {
                 throw TrainingError.invalidArgument("trainer state must be a JSON object")
             }
-            let state: [String: Any] = ["format": 1, "step": step, "files": files, "trainer": trainer]
-            let json = try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys])
-            let stateURL = tmp.appendingPathComponent("state.json")
+            let json = try CheckpointState(step: step, files: files, trainer: trainer).encoded()
+            let stateURL = tmp.appendingPathComponent(RunLayout.stateFile)
             try json.write(to: stateURL)
             try Self.fsync(stateURL)
             try Self.fsync(tmp)
@@ -89,25 +82,9 @@ public final class CheckpointStore {
     /// Loads and verifies checkpoint `step`.
     public func load(step: Int) throws -> Checkpoint {
         let dir = root.appendingPathComponent(Self.folderName(step: step))
-        let stateURL = dir.appendingPathComponent("state.json")
-        guard let data = try? Data(contentsOf: stateURL),
-              let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw TrainingError.corrupt("\(stateURL.path) is missing or not valid JSON")
-        }
-        guard let files = state["files"] as? [String: [String: Any]], let trainer = state["trainer"] else {
-            throw TrainingError.corrupt("\(stateURL.path) lacks the 'files' or 'trainer' section")
-        }
-        for (name, info) in files.sorted(by: { $0.key < $1.key }) {
-            let url = dir.appendingPathComponent(name)
-            guard fm.fileExists(atPath: url.path) else { throw TrainingError.corrupt("\(url.path) is missing") }
-            let (size, crc) = try Self.checksum(url)
-            let wantSize = (info["bytes"] as? NSNumber)?.uint64Value
-            let wantCRC = (info["crc32c"] as? NSNumber)?.uint64Value
-            guard wantSize == size, wantCRC == UInt64(crc) else {
-                throw TrainingError.corrupt("\(url.path) does not match its checksum in state.json (damaged or truncated)")
-            }
-        }
-        let trainerData = try JSONSerialization.data(withJSONObject: trainer, options: [.sortedKeys])
+        let state = try CheckpointState.read(folder: dir)
+        for name in state.files.keys.sorted() { try state.verify(name, in: dir) }
+        let trainerData = try JSONSerialization.data(withJSONObject: state.trainer, options: [.sortedKeys])
         return Checkpoint(step: step, url: dir, trainerState: trainerData)
     }
 
@@ -137,25 +114,9 @@ public final class CheckpointStore {
         for step in all where !keep.contains(step) {
             let dir = root.appendingPathComponent(Self.folderName(step: step))
             // Rename first: a crash mid-delete must not leave a half-deleted folder that looks complete.
-            let trash = root.appendingPathComponent(".trash-\(Self.folderName(step: step))")
+            let trash = root.appendingPathComponent(RunLayout.deletingPrefix + Self.folderName(step: step))
             if rename(dir.path, trash.path) == 0 { try? fm.removeItem(at: trash) }
         }
-    }
-
-    static func checksum(_ url: URL) throws -> (UInt64, UInt32) {
-        guard let handle = try? FileHandle(forReadingFrom: url) else {
-            throw TrainingError.io("cannot read \(url.path)")
-        }
-        defer { try? handle.close() }
-        var crc = CRC32C.Running()
-        var size: UInt64 = 0
-        while true {
-            let chunk = try handle.read(upToCount: 1 << 22) ?? Data()
-            if chunk.isEmpty { break }
-            size += UInt64(chunk.count)
-            chunk.withUnsafeBytes { crc.update(UnsafeRawBufferPointer($0)) }
-        }
-        return (size, crc.value)
     }
 
     static func fsync(_ url: URL) throws {

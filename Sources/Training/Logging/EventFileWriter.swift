@@ -1,4 +1,5 @@
 import Foundation
+import Audio
 
 /// Writes TensorBoard event files (TFRecord framing of `tensorboard.Event` protobufs): scalars,
 /// audio clips and images, readable by TensorBoard without TensorFlow.
@@ -53,7 +54,9 @@ public final class EventFileWriter {
 
     /// A mono clip, stored as a 16-bit PCM WAV inside the event.
     public func audio(_ tag: String, samples: [Float], sampleRate: Int, step: Int) throws {
-        let wav = WAVEncoder.pcm16(samples: samples, sampleRate: sampleRate)
+        guard let wav = PCM16.wavBytes(samples: samples, sampleRate: sampleRate) else {
+            throw TrainingError.invalidArgument("audio summary \(tag): \(samples.count) samples at \(sampleRate) Hz do not fit a WAV file")
+        }
         try summary(step: step) { v in
             v.string(1, tag)
             v.message(6) { a in

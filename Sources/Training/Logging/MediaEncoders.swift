@@ -1,25 +1,5 @@
 import Foundation
 
-/// In-memory 16-bit PCM mono WAV, for audio summaries (files on disk go through the Audio target).
-public enum WAVEncoder {
-    public static func pcm16(samples: [Float], sampleRate: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(44 + samples.count * 2)
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        let dataBytes = UInt32(samples.count * 2)
-        out.append(contentsOf: Array("RIFF".utf8)); u32(36 + dataBytes); out.append(contentsOf: Array("WAVE".utf8))
-        out.append(contentsOf: Array("fmt ".utf8)); u32(16); u16(1); u16(1)
-        u32(UInt32(sampleRate)); u32(UInt32(sampleRate * 2)); u16(2); u16(16)
-        out.append(contentsOf: Array("data".utf8)); u32(dataBytes)
-        for s in samples {
-            let clipped = max(-1, min(1, s.isFinite ? s : 0))
-            u16(UInt16(bitPattern: Int16((clipped * 32767).rounded())))
-        }
-        return out
-    }
-}
-
 /// Minimal PNG encoder (8-bit RGB, zlib "stored" blocks: no compression library needed; images are
 /// small spectrogram thumbnails).
 public enum PNGEncoder {

@@ -4,10 +4,10 @@ import Foundation
 public struct RunDirectory: Sendable {
     public let root: URL
     public var name: String { root.lastPathComponent }
-    public var configURL: URL { root.appendingPathComponent("config.json") }
-    public var checkpoints: URL { root.appendingPathComponent("checkpoints") }
-    public var logs: URL { root.appendingPathComponent("logs") }
-    public var samples: URL { root.appendingPathComponent("samples") }
+    public var configURL: URL { root.appendingPathComponent(RunLayout.configFile) }
+    public var checkpoints: URL { root.appendingPathComponent(RunLayout.checkpointsFolder) }
+    public var logs: URL { root.appendingPathComponent(RunLayout.logsFolder) }
+    public var samples: URL { root.appendingPathComponent(RunLayout.samplesFolder) }
 
     /// Opens (or creates) the run folder and reconciles its frozen config with `config`:
     /// a new run freezes `config`; an existing run keeps its frozen config, and a requested config that

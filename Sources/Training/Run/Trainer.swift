@@ -1,4 +1,5 @@
 import Foundation
+import Audio
 
 /// What one optimization step reports back to the trainer.
 public struct StepOutcome: Sendable {
@@ -237,8 +238,10 @@ public final class Trainer {
         let dir = runDirectory.samples.appendingPathComponent(CheckpointStore.folderName(step: step))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for clip in clips {
-            try Data(WAVEncoder.pcm16(samples: clip.samples, sampleRate: clip.sampleRate))
-                .write(to: dir.appendingPathComponent(clip.name + ".wav"), options: .atomic)
+            guard let wav = PCM16.wavBytes(samples: clip.samples, sampleRate: clip.sampleRate) else {
+                throw TrainingError.invalidArgument("sample \(clip.name): \(clip.samples.count) samples at \(clip.sampleRate) Hz do not fit a WAV file")
+            }
+            try wav.write(to: dir.appendingPathComponent(clip.name + ".wav"), options: .atomic)
             try events.audio("samples/" + clip.name, samples: clip.samples, sampleRate: clip.sampleRate, step: step)
             if let image = clip.image, image.rows > 0, image.cols > 0, image.values.count == image.rows * image.cols {
                 let png = SpectrogramImage.png(values: image.values, rows: image.rows, cols: image.cols)

@@ -32,16 +32,16 @@ public enum RunSetup {
                                allowConfigChange: Bool, console: ConsoleReporter) throws -> RunDirectory {
         let dir = try RunDirectory.open(run, config: config, allowConfigChange: allowConfigChange, warn: { console.warning($0) })
         let fm = FileManager.default
-        for name in ["inventory.json", "speakers.json"] {
+        for name in [RunLayout.inventoryFile, RunLayout.speakersFile] {
             let target = dir.root.appendingPathComponent(name)
             if !fm.fileExists(atPath: target.path) {
                 try Data(contentsOf: data.appendingPathComponent(name)).write(to: target, options: .atomic)
             } else if let mine = try? Data(contentsOf: target), let theirs = try? Data(contentsOf: data.appendingPathComponent(name)),
-                      name == "inventory.json", mine != theirs {
-                throw TrainingError.configMismatch("\(data.path)/inventory.json differs from the one this run was started with (\(target.path)); token ids would not mean the same symbols")
+                      name == RunLayout.inventoryFile, mine != theirs {
+                throw TrainingError.configMismatch("\(data.path)/\(name) differs from the one this run was started with (\(target.path)); token ids would not mean the same symbols")
             }
         }
-        let prov = dir.root.appendingPathComponent("provenance.json")
+        let prov = dir.root.appendingPathComponent(RunLayout.provenanceFile)
         if !fm.fileExists(atPath: prov.path) {
             var p = provenance
             p["corpus"] = data.standardizedFileURL.path
@@ -51,34 +51,31 @@ public enum RunSetup {
         return dir
     }
 
-    /// Generator (and, when present, discriminator) weights of a parent: a voice bundle, a run folder
-    /// (its newest verified checkpoint) or one checkpoint folder. LoRA adapters are merged.
+    /// Generator and discriminator weights of a fine-tuning parent that is a run folder (its newest
+    /// verified checkpoint) or one checkpoint folder. (A voice bundle parent is read by the Voice
+    /// layer, `FineTuneParent`, which calls this for the other kinds.)
     public static func parentWeights(_ url: URL, console: ConsoleReporter) throws -> (generator: [String: Tensor], discriminator: [String: Tensor]?, description: String) {
         let fm = FileManager.default
-        if VoiceBundle.isVoice(url) {
-            let manifest = try VoiceBundle.readManifest(url)
-            return (try VoiceBundle.readWeights(url, manifest: manifest), nil, "voice \(manifest.name)")
-        }
         var folder = url
         var label = url.path
-        if fm.fileExists(atPath: url.appendingPathComponent("checkpoints").path) {
-            let store = try CheckpointStore(root: url.appendingPathComponent("checkpoints"))
+        if fm.fileExists(atPath: url.appendingPathComponent(RunLayout.checkpointsFolder).path) {
+            let store = try CheckpointStore(root: url.appendingPathComponent(RunLayout.checkpointsFolder))
             guard let newest = try store.loadNewest(warn: { console.warning($0) }) else {
                 throw TrainingError.invalidArgument("\(url.path) has no checkpoint to fine-tune from")
             }
             folder = newest.url
             label = "\(url.lastPathComponent) step \(newest.step)"
         }
-        let genURL = folder.appendingPathComponent("generator.safetensors")
+        let genURL = folder.appendingPathComponent(RunLayout.generatorFile)
         guard fm.fileExists(atPath: genURL.path) else {
             throw TrainingError.invalidArgument("\(url.path) is neither a voice bundle (voice.json), a run folder (checkpoints/) nor a checkpoint folder (generator.safetensors)")
         }
-        if fm.fileExists(atPath: folder.appendingPathComponent("lora.safetensors").path) {
+        if fm.fileExists(atPath: folder.appendingPathComponent(RunLayout.loraFile).path) {
             // The adapters' α/r lives in the run's provenance, not in the checkpoint: merge through export.
             throw TrainingError.invalidArgument("\(url.path) is a LoRA run: export it first (`vits export --run …`), which merges the adapters, and fine-tune from that voice")
         }
         let generator = try TensorFile.load(genURL)
-        let discURL = folder.appendingPathComponent("discriminator.safetensors")
+        let discURL = folder.appendingPathComponent(RunLayout.discriminatorFile)
         let disc = fm.fileExists(atPath: discURL.path) ? try TensorFile.load(discURL) : nil
         return (generator, disc, label)
     }

@@ -4,8 +4,8 @@ import Corpus
 import Mandarin
 import VITS
 
-/// Trainer settings and VITS-step options read from our keys of the training config (see
-/// docs/training.md); everything else of the config is the reference format `VITSConfig` reads.
+/// Trainer settings and VITS-step options from our keys of the config's `train` section (see
+/// docs/training.md), which `VITSConfig` parses with the reference keys.
 public struct VITSTrainingOptions: Sendable {
     public var settings: TrainerSettings
     public var seed: UInt64
@@ -21,38 +21,26 @@ public struct VITSTrainingOptions: Sendable {
 
     public static let defaultProbes = ["今天天气很好，我们去公园散步吧。", "请在十点以前把报告发给我。"]
 
-    public init(rawConfig: Data, maxStepsOverride: Int?) throws {
-        guard let root = try JSONSerialization.jsonObject(with: rawConfig) as? [String: Any] else {
-            throw TrainingError.invalidArgument("the config is not a JSON object")
-        }
-        let train = root["train"] as? [String: Any] ?? [:]
-        func int(_ key: String, _ fallback: Int) throws -> Int {
-            guard let v = train[key] else { return fallback }
-            guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() else {
-                throw TrainingError.invalidArgument("train.\(key): expected an integer, found \(v)")
-            }
-            return n.intValue
-        }
-        let maxSteps = try maxStepsOverride ?? int("max_steps", 0)
+    /// The options of `config`'s `train` section (parsed and checked once, by `VITSConfig`);
+    /// `maxStepsOverride` is `--max-steps`.
+    public init(config: VITSConfig, maxStepsOverride: Int?) throws {
+        let train = config.train
+        let maxSteps = maxStepsOverride ?? train.maxSteps ?? 0
         guard maxSteps > 0 else {
             throw TrainingError.invalidArgument("train.max_steps is missing: set it in the config or pass --max-steps (the Biaobei recipe uses 700000)")
         }
         settings = try TrainerSettings(
-            maxSteps: maxSteps, logInterval: int("log_interval", 200), evalInterval: int("eval_interval", 1000),
-            sampleInterval: int("sample_interval", 5000), checkpointInterval: int("checkpoint_interval", 1000),
-            keepLast: int("keep_last", 3), maxConsecutiveNonFinite: int("max_consecutive_nonfinite", 20)).validated()
-        seed = UInt64(try int("seed", 1234))
-        batchSize = try int("batch_size", 16)
-        boundaries = (train["boundaries"] as? [NSNumber])?.map(\.intValue) ?? BucketSampler.referenceBoundaries
-        let unit = train["lr_decay_unit"] as? String ?? "step"
-        guard unit == "step" || unit == "epoch" else {
-            throw TrainingError.invalidArgument("train.lr_decay_unit: expected \"step\" or \"epoch\", found \"\(unit)\"")
-        }
-        decayPerStep = unit == "step"
-        decayEpochSteps = try int("lr_decay_epoch_steps", 100)
-        gradClipNorm = (train["grad_clip_norm"] as? NSNumber).map { $0.floatValue }
-        probeSentences = train["probe_sentences"] as? [String] ?? Self.defaultProbes
-        validationItems = try int("validation_items", 8)
+            maxSteps: maxSteps, logInterval: train.logInterval, evalInterval: train.evalInterval,
+            sampleInterval: train.sampleInterval, checkpointInterval: train.checkpointInterval,
+            keepLast: train.keepLast, maxConsecutiveNonFinite: train.maxConsecutiveNonFinite).validated()
+        seed = UInt64(truncatingIfNeeded: train.seed)
+        batchSize = train.batchSize
+        boundaries = train.boundaries ?? BucketSampler.referenceBoundaries
+        decayPerStep = train.lrDecayUnit == .step
+        decayEpochSteps = train.lrDecayEpochSteps
+        gradClipNorm = train.gradClipNorm.map { Float($0) }
+        probeSentences = train.probeSentences ?? Self.defaultProbes
+        validationItems = train.validationItems
     }
 }
 
@@ -288,31 +276,31 @@ public final class VITSTrainingTask: TrainingTask {
     public func saveCheckpoint(into folder: URL) throws -> Data {
         let g = generator.stateDict()
         let base = g.filter { !$0.key.contains(".lora.") }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        try TensorFile.save(base, to: folder.appendingPathComponent("generator.safetensors"))
+        try TensorFile.save(base, to: folder.appendingPathComponent(RunLayout.generatorFile))
         let lora = generator.loraStateDict()
         if !lora.isEmpty {
-            try TensorFile.save(lora.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: folder.appendingPathComponent("lora.safetensors"))
+            try TensorFile.save(lora.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: folder.appendingPathComponent(RunLayout.loraFile))
         }
-        try discriminator.save(to: folder.appendingPathComponent("discriminator.safetensors"))
+        try discriminator.save(to: folder.appendingPathComponent(RunLayout.discriminatorFile))
         try TensorFile.save(optimizerG.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                            to: folder.appendingPathComponent("optimizer-g.safetensors"))
+                            to: folder.appendingPathComponent(RunLayout.generatorOptimizerFile))
         try TensorFile.save(optimizerD.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                            to: folder.appendingPathComponent("optimizer-d.safetensors"))
+                            to: folder.appendingPathComponent(RunLayout.discriminatorOptimizerFile))
         return try JSONEncoder().encode(State(rng: rng.state, scheduleG: scheduleG.count, scheduleD: scheduleD.count,
                                               learningRate: optimizerG.learningRate))
     }
 
     public func loadCheckpoint(from folder: URL, state: Data) throws {
         let s = try JSONDecoder().decode(State.self, from: state)
-        var g = try TensorFile.load(folder.appendingPathComponent("generator.safetensors"))
-        let loraURL = folder.appendingPathComponent("lora.safetensors")
+        var g = try TensorFile.load(folder.appendingPathComponent(RunLayout.generatorFile))
+        let loraURL = folder.appendingPathComponent(RunLayout.loraFile)
         if FileManager.default.fileExists(atPath: loraURL.path) {
             for (k, v) in try TensorFile.load(loraURL) { g[k] = v }
         }
         try generator.load(g, strict: true)
-        try discriminator.load(contentsOf: folder.appendingPathComponent("discriminator.safetensors"), strict: true)
-        try optimizerG.loadState(TensorFile.load(folder.appendingPathComponent("optimizer-g.safetensors")))
-        try optimizerD.loadState(TensorFile.load(folder.appendingPathComponent("optimizer-d.safetensors")))
+        try discriminator.load(contentsOf: folder.appendingPathComponent(RunLayout.discriminatorFile), strict: true)
+        try optimizerG.loadState(TensorFile.load(folder.appendingPathComponent(RunLayout.generatorOptimizerFile)))
+        try optimizerD.loadState(TensorFile.load(folder.appendingPathComponent(RunLayout.discriminatorOptimizerFile)))
         try rng.restore(state: s.rng)
         scheduleG = ExponentialLR(initialLearningRate: config.train.learningRate, gamma: scheduleG.gamma, count: s.scheduleG)
         scheduleD = ExponentialLR(initialLearningRate: config.train.learningRate, gamma: scheduleD.gamma, count: s.scheduleD)

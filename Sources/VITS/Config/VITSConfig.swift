@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// A VITS configuration in the reference `config.json` format of jaywalnut310/vits
 /// (`train` / `data` / `model` sections), plus our own keys, which default to the reference
@@ -54,6 +55,33 @@ public struct TrainConfig: Equatable, Sendable {
     public var warmupEpochs: Int
     public var cMel: Double
     public var cKl: Double
+
+    // SwiftVITS trainer keys (docs/training.md), read here once; `VITSTrainingOptions` (Training)
+    // turns them into trainer settings. Absent keys take the defaults below.
+    /// `max_steps`: nil when absent (`vits train --max-steps` must then give it).
+    public var maxSteps: Int?
+    public var sampleInterval: Int = 5000
+    public var checkpointInterval: Int = 1000
+    public var keepLast: Int = 3
+    public var maxConsecutiveNonFinite: Int = 20
+    /// Bucket boundaries in frames; nil: the bucket sampler's reference boundaries.
+    public var boundaries: [Int]?
+    /// Probe sentences of the training samples; nil: the trainer's default Mandarin probes.
+    public var probeSentences: [String]?
+    /// `lr_decay_unit`: "step" (the per-epoch decay spread over `lrDecayEpochSteps` steps) or "epoch".
+    public var lrDecayUnit: LearningRateDecayUnit = .step
+    public var lrDecayEpochSteps: Int = 100
+    public var gradClipNorm: Double?
+    public var validationItems: Int = 8
+}
+
+/// How `train.lr_decay` is applied.
+public enum LearningRateDecayUnit: String, Equatable, Sendable {
+    /// The reference per-epoch decay spread evenly over `lr_decay_epoch_steps` steps, so the schedule
+    /// no longer depends on the dataset size.
+    case step
+    /// The reference behaviour: once per epoch.
+    case epoch
 }
 
 /// `data` section: audio and text settings.
@@ -153,15 +181,15 @@ extension VITSConfig {
     public static func parse(_ data: Data, source: String = "config.json") throws(VITSConfigError) -> VITSConfig {
         let root: JSONNode
         do {
-            root = try JSONParser.parse(data)
+            root = try JSONParser.parse(data, allowByteOrderMark: true)
         } catch {
-            throw VITSConfigError(source: source, issues: [.init(keyPath: "", line: error.line, message: "invalid JSON: \(error.message)")])
+            throw VITSConfigError(source: source, issues: [.init(keyPath: "", line: error.line, message: "invalid JSON (column \(error.column)): \(error.message)")])
         }
-        let log = IssueLog()
+        let log = JSONIssueLog()
         guard case .object(let members) = root.value else {
             throw VITSConfigError(source: source, issues: [.init(keyPath: "", line: root.line, message: "expected a JSON object with train, data and model sections")])
         }
-        let top = Section(path: "", members: members, line: root.line, log: log)
+        let top = JSONSection(path: "", members: members, line: root.line, log: log)
         let train = top.section("train").map(readTrain)
         let data = top.section("data").map(readData)
         let model = top.section("model").map(readModel)
@@ -183,15 +211,9 @@ extension VITSConfig {
         if !problems.isEmpty { throw VITSConfigError(source: source, issues: problems) }
     }
 
-    /// `train.*` keys of the SwiftVITS trainer (read by `VITSTrainingOptions` in the Training target).
-    public static let trainerKeys = ["max_steps", "sample_interval", "checkpoint_interval", "keep_last", "boundaries",
-                                     "probe_sentences", "lr_decay_unit", "lr_decay_epoch_steps", "grad_clip_norm",
-                                     "validation_items", "max_consecutive_nonfinite"]
-
-    private static func readTrain(_ s: Section) -> TrainConfig {
-        s.markKnown(trainerKeys)
+    private static func readTrain(_ s: JSONSection) -> TrainConfig {
         defer { s.warnUnknown() }
-        return TrainConfig(
+        var train = TrainConfig(
             logInterval: s.int("log_interval"),
             evalInterval: s.int("eval_interval"),
             seed: s.int("seed"),
@@ -207,9 +229,25 @@ extension VITSConfig {
             warmupEpochs: s.int("warmup_epochs", default: 0),
             cMel: s.double("c_mel"),
             cKl: s.double("c_kl"))
+        train.maxSteps = s.optionalInt("max_steps")
+        train.sampleInterval = s.int("sample_interval", default: train.sampleInterval)
+        train.checkpointInterval = s.int("checkpoint_interval", default: train.checkpointInterval)
+        train.keepLast = s.int("keep_last", default: train.keepLast)
+        train.maxConsecutiveNonFinite = s.int("max_consecutive_nonfinite", default: train.maxConsecutiveNonFinite)
+        train.boundaries = s.has("boundaries") ? s.ints("boundaries") : nil
+        train.probeSentences = s.has("probe_sentences") ? s.strings("probe_sentences", default: []) : nil
+        if let unit = s.optionalString("lr_decay_unit") {
+            if let parsed = LearningRateDecayUnit(rawValue: unit) { train.lrDecayUnit = parsed } else {
+                s.fail("lr_decay_unit", "expected \"step\" or \"epoch\", found \"\(unit)\"")
+            }
+        }
+        train.lrDecayEpochSteps = s.int("lr_decay_epoch_steps", default: train.lrDecayEpochSteps)
+        train.gradClipNorm = s.optionalDouble("grad_clip_norm")
+        train.validationItems = s.int("validation_items", default: train.validationItems)
+        return train
     }
 
-    private static func readData(_ s: Section) -> DataConfig {
+    private static func readData(_ s: JSONSection) -> DataConfig {
         defer { s.warnUnknown() }
         return DataConfig(
             trainingFiles: s.optionalString("training_files"),
@@ -230,7 +268,7 @@ extension VITSConfig {
             maxTextLen: s.int("max_text_len", default: 190))
     }
 
-    private static func readModel(_ s: Section) -> ModelConfig {
+    private static func readModel(_ s: JSONSection) -> ModelConfig {
         defer { s.warnUnknown() }
         let kindText = s.string("resblock")
         let kind = ResBlockKind(rawValue: kindText)
@@ -259,7 +297,7 @@ extension VITSConfig {
             discriminatorPeriods: s.ints("discriminator_periods", default: ModelConfig.referencePeriods))
     }
 
-    private static func readFixture(_ s: Section) -> FixtureInfo {
+    private static func readFixture(_ s: JSONSection) -> FixtureInfo {
         // Keys of the fixture format that the model does not need.
         s.markKnown(["perturbation", "dropout", "reference", "sids"])
         defer { s.warnUnknown() }
@@ -464,191 +502,5 @@ extension VITSConfig {
             notes.append("model.gin_channels: \(model.ginChannels) with data.n_speakers \(data.nSpeakers): the conditioning layers are created (as in the reference) but never used")
         }
         return notes
-    }
-}
-
-// MARK: - Reading helpers
-
-final class IssueLog {
-    var errors: [VITSConfigError.Issue] = []
-    var warnings: [String] = []
-    /// Line of every value read, by key path, for validation messages.
-    var lines: [String: Int] = [:]
-}
-
-/// One JSON object of the config, read key by key. Type and presence problems go to the log;
-/// the getters then return a placeholder so reading continues and every problem is reported at once.
-final class Section {
-    let path: String
-    let members: [(key: String, node: JSONNode)]
-    let line: Int
-    let log: IssueLog
-    private var known: Set<String> = []
-
-    init(path: String, members: [(key: String, node: JSONNode)], line: Int, log: IssueLog) {
-        self.path = path
-        self.members = members
-        self.line = line
-        self.log = log
-        for (key, node) in members { log.lines[keyPath(key)] = node.line }
-    }
-
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    func has(_ key: String) -> Bool { members.contains { $0.key == key } }
-
-    func isNull(_ key: String) -> Bool {
-        if case .null? = node(key)?.value { return true }
-        return false
-    }
-
-    func markKnown(_ keys: [String]) { known.formUnion(keys) }
-
-    func fail(_ key: String, _ message: String) {
-        log.errors.append(.init(keyPath: keyPath(key), line: node(key)?.line ?? line, message: message))
-    }
-
-    func warnUnknown() {
-        for (key, node) in members where !known.contains(key) {
-            log.warnings.append("line \(node.line): \(keyPath(key)): unknown key, ignored")
-        }
-    }
-
-    private func node(_ key: String) -> JSONNode? { members.first { $0.key == key }?.node }
-
-    /// Looks a key up, marking it known; records "missing" when required and absent.
-    private func lookup(_ key: String, required: Bool) -> JSONNode? {
-        known.insert(key)
-        guard let n = node(key) else {
-            if required { log.errors.append(.init(keyPath: keyPath(key), line: line, message: "missing required key")) }
-            return nil
-        }
-        return n
-    }
-
-    private func typeError(_ key: String, _ n: JSONNode, _ expected: String) {
-        log.errors.append(.init(keyPath: keyPath(key), line: n.line, message: "expected \(expected), found \(n.typeName)"))
-    }
-
-    func section(_ key: String, required: Bool = true) -> Section? {
-        guard let n = lookup(key, required: required) else { return nil }
-        guard case .object(let members) = n.value else { typeError(key, n, "an object"); return nil }
-        return Section(path: keyPath(key), members: members, line: n.line, log: log)
-    }
-
-    private static func integer(_ n: JSONNode) -> Int? {
-        guard case .number(let v, _) = n.value, v == v.rounded(), abs(v) < 9.0e15 else { return nil }
-        return Int(v)
-    }
-
-    func int(_ key: String, default value: Int? = nil) -> Int {
-        guard let n = lookup(key, required: value == nil) else { return value ?? 0 }
-        guard let v = Section.integer(n) else { typeError(key, n, "an integer"); return value ?? 0 }
-        return v
-    }
-
-    func optionalInt(_ key: String) -> Int? {
-        guard let n = lookup(key, required: false) else { return nil }
-        if case .null = n.value { return nil }
-        guard let v = Section.integer(n) else { typeError(key, n, "an integer"); return nil }
-        return v
-    }
-
-    func double(_ key: String, default value: Double? = nil) -> Double {
-        guard let n = lookup(key, required: value == nil) else { return value ?? 0 }
-        guard case .number(let v, _) = n.value else { typeError(key, n, "a number"); return value ?? 0 }
-        return v
-    }
-
-    func optionalDouble(_ key: String) -> Double? {
-        guard let n = lookup(key, required: false) else { return nil }
-        if case .null = n.value { return nil }
-        guard case .number(let v, _) = n.value else { typeError(key, n, "a number or null"); return nil }
-        return v
-    }
-
-    func bool(_ key: String, default value: Bool? = nil) -> Bool {
-        guard let n = lookup(key, required: value == nil) else { return value ?? false }
-        guard case .bool(let v) = n.value else { typeError(key, n, "true or false"); return value ?? false }
-        return v
-    }
-
-    func string(_ key: String) -> String {
-        guard let n = lookup(key, required: true) else { return "" }
-        guard case .string(let v) = n.value else { typeError(key, n, "a string"); return "" }
-        return v
-    }
-
-    func optionalString(_ key: String) -> String? {
-        guard let n = lookup(key, required: false) else { return nil }
-        if case .null = n.value { return nil }
-        guard case .string(let v) = n.value else { typeError(key, n, "a string"); return nil }
-        return v
-    }
-
-    private func list(_ key: String, required: Bool) -> (JSONNode, [JSONNode])? {
-        guard let n = lookup(key, required: required) else { return nil }
-        guard case .array(let items) = n.value else { typeError(key, n, "a list"); return nil }
-        return (n, items)
-    }
-
-    func ints(_ key: String, default value: [Int]? = nil) -> [Int] {
-        guard let (_, items) = list(key, required: value == nil) else { return value ?? [] }
-        var out: [Int] = []
-        for (i, item) in items.enumerated() {
-            guard let v = Section.integer(item) else {
-                log.errors.append(.init(keyPath: keyPath(key), line: item.line, message: "entry \(i): expected an integer, found \(item.typeName)"))
-                return value ?? []
-            }
-            out.append(v)
-        }
-        return out
-    }
-
-    func intLists(_ key: String) -> [[Int]] {
-        guard let (_, items) = list(key, required: true) else { return [] }
-        var out: [[Int]] = []
-        for (i, item) in items.enumerated() {
-            guard case .array(let inner) = item.value else {
-                log.errors.append(.init(keyPath: keyPath(key), line: item.line, message: "entry \(i): expected a list of integers, found \(item.typeName)"))
-                return []
-            }
-            var row: [Int] = []
-            for v in inner {
-                guard let x = Section.integer(v) else {
-                    log.errors.append(.init(keyPath: keyPath(key), line: v.line, message: "entry \(i): expected integers, found \(v.typeName)"))
-                    return []
-                }
-                row.append(x)
-            }
-            out.append(row)
-        }
-        return out
-    }
-
-    func doubles(_ key: String) -> [Double] {
-        guard let (_, items) = list(key, required: true) else { return [] }
-        var out: [Double] = []
-        for (i, item) in items.enumerated() {
-            guard case .number(let v, _) = item.value else {
-                log.errors.append(.init(keyPath: keyPath(key), line: item.line, message: "entry \(i): expected a number, found \(item.typeName)"))
-                return []
-            }
-            out.append(v)
-        }
-        return out
-    }
-
-    func strings(_ key: String, default value: [String]) -> [String] {
-        guard let (_, items) = list(key, required: false) else { return value }
-        var out: [String] = []
-        for (i, item) in items.enumerated() {
-            guard case .string(let v) = item.value else {
-                log.errors.append(.init(keyPath: keyPath(key), line: item.line, message: "entry \(i): expected a string, found \(item.typeName)"))
-                return value
-            }
-            out.append(v)
-        }
-        return out
     }
 }

@@ -1,17 +1,12 @@
 import Foundation
+import Formats
 
 /// Why a config could not be used. Every issue names the file, the line when known, and the key
 /// path (`model.upsample_rates`), then says what was expected.
 public struct VITSConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    public struct Issue: Equatable, Sendable, CustomStringConvertible {
-        /// Dotted path of the offending key (`model.resblock_dilation_sizes`), or "" for the whole file.
-        public let keyPath: String
-        /// 1-based line of the value in the file, when the problem is tied to one.
-        public let line: Int?
-        public let message: String
-
-        public var description: String { keyPath.isEmpty ? message : "\(keyPath): \(message)" }
-    }
+    /// Dotted key path (`model.resblock_dilation_sizes`, "" for the whole file), 1-based line when
+    /// the problem is tied to a value, and the message (Formats' keyed JSON layer).
+    public typealias Issue = JSONIssue
 
     /// The file (or source name) the config came from.
     public let source: String

@@ -1,5 +1,7 @@
 import Foundation
 import Engine
+import Training
+import VITS
 
 /// Where a voice was loaded from.
 public enum VoiceSource: Equatable, Sendable {
@@ -25,47 +27,46 @@ public final class Voice {
 
 public enum VoiceLoader {
     /// Loads `url`: a voice bundle (`voice.json`), a run folder (the checkpoint `choice` picks), or a
-    /// single checkpoint folder (`checkpoints/step-N/`, whose run folder is two levels up).
+    /// single checkpoint folder (`checkpoints/step-N/`, whose run folder is two levels up). Checkpoint
+    /// files are verified against the sizes and CRC-32C recorded in their state.json.
     /// - Parameters:
-    ///   - checksum: CRC-32C of a file, to verify checkpoint files against state.json (sizes are always checked).
     ///   - warn: receives fall-backs (a damaged newest checkpoint, no best step recorded).
-    public static func load(_ url: URL, choice: CheckpointChoice = .latest, checksum: FileChecksum? = nil,
+    public static func load(_ url: URL, choice: CheckpointChoice = .latest,
                             warn: (String) -> Void = { _ in }) throws(VoiceError) -> Voice {
         let url = url.standardizedFileURL
         if VoiceBundle.isVoice(url) { return try loadBundle(url) }
-        let (manifest, weights, source) = try checkpointVoice(url, choice: choice, checksum: checksum, warn: warn)
+        let (manifest, weights, source) = try checkpointVoice(url, choice: choice, warn: warn)
         return try build(manifest: manifest, weights: weights, source: source, origin: url.path)
     }
 
     /// The manifest and inference weights of a run or checkpoint folder (what `vits export` writes).
-    public static func checkpointVoice(_ url: URL, choice: CheckpointChoice, checksum: FileChecksum?,
+    public static func checkpointVoice(_ url: URL, choice: CheckpointChoice,
                                        warn: (String) -> Void) throws(VoiceError)
         -> (manifest: VoiceManifest, weights: [String: Tensor], source: VoiceSource) {
         let run: RunFolder, step: Int, folder: URL
         if RunFolder.isRun(url) {
             run = RunFolder(root: url)
-            (step, folder) = try run.checkpoint(choice, checksum: checksum, warn: warn)
+            (step, folder) = try run.checkpoint(choice, warn: warn)
         } else if RunFolder.isCheckpoint(url) {
             if choice != .latest { warn("\(url.path) is a single checkpoint: --step \(choice) ignored") }
             run = RunFolder(root: url.deletingLastPathComponent().deletingLastPathComponent())
-            try RunFolder.verify(url, checksum: checksum)
+            try RunFolder.verify(url)
             folder = url
-            let recorded = (try? RunFolder.state(url))?["step"] as? NSNumber
-            step = recorded?.intValue ?? Int(url.lastPathComponent.dropFirst(5)) ?? 0
+            step = (try? RunFolder.state(url))?.step ?? RunLayout.step(ofCheckpointFolder: url.lastPathComponent) ?? 0
         } else {
             throw .notAVoice("\(url.path) is neither a voice bundle (voice.json), a run folder (config.json + checkpoints/) "
                              + "nor a checkpoint folder (state.json + generator.safetensors)")
         }
         let configData = try run.configData()
         let config: VITSConfig
-        do { config = try VITSConfig.parse(configData, source: run.root.appendingPathComponent("config.json").path) } catch {
+        do { config = try VITSConfig.parse(configData, source: run.root.appendingPathComponent(RunLayout.configFile).path) } catch {
             throw .corrupt("\(error)")
         }
         let inventory = try run.inventory()
         let speakers = try run.speakers()
         let provenance = try run.provenance()
         let weights = try run.inferenceWeights(checkpoint: folder, config: config)
-        let created = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("state.json").path))?[.modificationDate] as? Date
+        let created = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(RunLayout.stateFile).path))?[.modificationDate] as? Date
         let manifest = VoiceManifest(
             name: run.root.lastPathComponent, sampleRate: config.data.samplingRate,
             config: String(decoding: configData, as: UTF8.self), inventory: inventory, speakers: speakers,

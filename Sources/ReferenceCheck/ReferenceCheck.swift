@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import VITS
 
 /// One compared tensor of a reference check.
 public struct CheckLine: Sendable, Codable {

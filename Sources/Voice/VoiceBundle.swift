@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import VITS
 import Formats
 
 /// A ready-to-use voice: `voices/<name>/` with `voice.json` (audio parameters, the full model config,

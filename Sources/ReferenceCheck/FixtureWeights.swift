@@ -1,4 +1,5 @@
 import Engine
+import VITS
 
 /// The portable generator the parity fixtures use for discriminator `weight_v` tensors, which are
 /// too big to ship (`../shared/reference/vits/*/discriminator_weight_v.json` describes it):

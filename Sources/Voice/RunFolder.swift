@@ -1,5 +1,7 @@
 import Foundation
 import Engine
+import Training
+import VITS
 
 /// Which checkpoint of a run to use.
 public enum CheckpointChoice: Equatable, Sendable, CustomStringConvertible {
@@ -29,18 +31,13 @@ public enum CheckpointChoice: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Computes a file's CRC-32C (the checksum `state.json` records). The VITS target cannot import the
-/// trainer's implementation, so callers that want checksums verified pass one in (the CLI passes
-/// `Training.CRC32C`); without it only the recorded file sizes are checked.
-public typealias FileChecksum = @Sendable (URL) throws -> UInt32
-
-/// A training run folder as `vits train`/`finetune` write it (RUN_LAYOUT.md): `config.json`,
+/// A training run folder as `vits train`/`finetune` write it (`Training.RunLayout`): `config.json`,
 /// `inventory.json`, `speakers.json`, `provenance.json`, `checkpoints/step-NNNNNNNN/` with
 /// `generator.safetensors` (+ `lora.safetensors` for LoRA fine-tunes) and `state.json`.
 /// Read-only: nothing here writes to or cleans the run, so it is safe while a trainer is running.
 public struct RunFolder: Sendable {
     public let root: URL
-    public var checkpoints: URL { root.appendingPathComponent("checkpoints") }
+    public var checkpoints: URL { root.appendingPathComponent(RunLayout.checkpointsFolder) }
 
     public init(root: URL) { self.root = root }
 
@@ -48,40 +45,34 @@ public struct RunFolder: Sendable {
     public static func isRun(_ url: URL) -> Bool {
         let fm = FileManager.default
         var isDir: ObjCBool = false
-        return fm.fileExists(atPath: url.appendingPathComponent("config.json").path)
-            && fm.fileExists(atPath: url.appendingPathComponent("checkpoints").path, isDirectory: &isDir) && isDir.boolValue
+        return fm.fileExists(atPath: url.appendingPathComponent(RunLayout.configFile).path)
+            && fm.fileExists(atPath: url.appendingPathComponent(RunLayout.checkpointsFolder).path, isDirectory: &isDir)
+            && isDir.boolValue
     }
 
     /// A folder is a checkpoint when it has `state.json` and `generator.safetensors`.
     public static func isCheckpoint(_ url: URL) -> Bool {
         let fm = FileManager.default
-        return fm.fileExists(atPath: url.appendingPathComponent("state.json").path)
-            && fm.fileExists(atPath: url.appendingPathComponent("generator.safetensors").path)
+        return fm.fileExists(atPath: url.appendingPathComponent(RunLayout.stateFile).path)
+            && fm.fileExists(atPath: url.appendingPathComponent(RunLayout.generatorFile).path)
     }
 
-    public static func folderName(step: Int) -> String { String(format: "step-%08d", step) }
-
-    public func checkpointFolder(step: Int) -> URL { checkpoints.appendingPathComponent(Self.folderName(step: step)) }
-
-    /// Steps of the complete checkpoints (those with a state.json; temporaries are never named `step-…`), ascending.
-    public func steps() -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
-        return names.compactMap { name -> Int? in
-            guard name.hasPrefix("step-"), name.count == 13, let s = Int(name.dropFirst(5)) else { return nil }
-            let state = checkpoints.appendingPathComponent(name).appendingPathComponent("state.json")
-            return FileManager.default.fileExists(atPath: state.path) ? s : nil
-        }.sorted()
+    public func checkpointFolder(step: Int) -> URL {
+        checkpoints.appendingPathComponent(RunLayout.checkpointFolderName(step: step))
     }
+
+    /// Steps of the complete checkpoints (those with a state.json), ascending.
+    public func steps() -> [Int] { RunLayout.completeSteps(inCheckpoints: checkpoints) }
 
     // MARK: run-level files
 
     public func configData() throws(VoiceError) -> Data {
-        try Self.read(root.appendingPathComponent("config.json"), what: "the run's config")
+        try Self.read(root.appendingPathComponent(RunLayout.configFile), what: "the run's config")
     }
 
     /// `inventory.json` (`{"version", "symbols", "non_speech"}`, as `vits prepare` writes it).
     public func inventory() throws(VoiceError) -> VoiceManifest.Inventory {
-        let url = root.appendingPathComponent("inventory.json")
+        let url = root.appendingPathComponent(RunLayout.inventoryFile)
         let object = try Self.jsonObject(url, what: "the run's token inventory")
         guard let version = object["version"] as? String, let symbols = object["symbols"] as? [String], !symbols.isEmpty else {
             throw .corrupt("\(url.path): expected {\"version\": String, \"symbols\": [String, …]}")
@@ -92,7 +83,7 @@ public struct RunFolder: Sendable {
     /// The frontend that produces an inventory's tokens: `inventory.json`'s own `frontend` key when it
     /// has one, else derived from the version (`zh-*` → `mandarin`).
     public func frontend(for inventory: VoiceManifest.Inventory) -> String {
-        if let object = try? Self.jsonObject(root.appendingPathComponent("inventory.json"), what: ""),
+        if let object = try? Self.jsonObject(root.appendingPathComponent(RunLayout.inventoryFile), what: ""),
            let name = object["frontend"] as? String { return name }
         return Self.frontend(forInventory: inventory.name)
     }
@@ -105,7 +96,7 @@ public struct RunFolder: Sendable {
 
     /// `speakers.json` (`{"speakers": [{"id", "name", …}]}`); an absent file means one unnamed speaker.
     public func speakers() throws(VoiceError) -> [VoiceManifest.Speaker] {
-        let url = root.appendingPathComponent("speakers.json")
+        let url = root.appendingPathComponent(RunLayout.speakersFile)
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         let object = try Self.jsonObject(url, what: "the run's speaker list")
         guard let list = object["speakers"] as? [[String: Any]] else {
@@ -123,7 +114,7 @@ public struct RunFolder: Sendable {
 
     /// `provenance.json` as a JSON object (empty when the run has none).
     public func provenance() throws(VoiceError) -> [String: Any] {
-        let url = root.appendingPathComponent("provenance.json")
+        let url = root.appendingPathComponent(RunLayout.provenanceFile)
         guard FileManager.default.fileExists(atPath: url.path) else { return [:] }
         return try Self.jsonObject(url, what: "the run's provenance")
     }
@@ -131,47 +122,24 @@ public struct RunFolder: Sendable {
     // MARK: checkpoints
 
     /// `state.json` of a checkpoint folder.
-    public static func state(_ folder: URL) throws(VoiceError) -> [String: Any] {
-        try jsonObject(folder.appendingPathComponent("state.json"), what: "the checkpoint state")
+    public static func state(_ folder: URL) throws(VoiceError) -> CheckpointState {
+        do { return try CheckpointState.read(folder: folder) } catch { throw .corrupt(error.description) }
     }
 
     /// Checks the files a voice reads from checkpoint `folder` (`generator.safetensors`, and
-    /// `lora.safetensors` when present) against the sizes and CRC-32C recorded in its state.json.
-    public static func verify(_ folder: URL, checksum: FileChecksum?) throws(VoiceError) {
+    /// `lora.safetensors` when present or recorded) against the sizes and CRC-32C in its state.json.
+    public static func verify(_ folder: URL) throws(VoiceError) {
         let state = try state(folder)
-        guard let files = state["files"] as? [String: [String: Any]] else {
-            throw .corrupt("\(folder.appendingPathComponent("state.json").path) lacks its \"files\" section")
-        }
-        let fm = FileManager.default
-        for name in ["generator.safetensors", "lora.safetensors"] {
-            let url = folder.appendingPathComponent(name)
-            guard let record = files[name] else {
-                if name == "generator.safetensors" || fm.fileExists(atPath: url.path) {
-                    throw .corrupt("\(url.path) is not recorded in the checkpoint's state.json")
-                }
-                continue
-            }
-            guard let attributes = try? fm.attributesOfItem(atPath: url.path),
-                  let size = (attributes[.size] as? NSNumber)?.uint64Value else {
-                throw .corrupt("\(url.path) is missing")
-            }
-            guard let wantSize = (record["bytes"] as? NSNumber)?.uint64Value, wantSize == size else {
-                throw .corrupt("\(url.path) has \(size) bytes, state.json records \((record["bytes"] as? NSNumber)?.stringValue ?? "none") (truncated or damaged)")
-            }
-            if let checksum {
-                let crc: UInt32
-                do { crc = try checksum(url) } catch { throw .corrupt("\(url.path): cannot read it (\(error))") }
-                guard let want = (record["crc32c"] as? NSNumber)?.uint64Value, want == UInt64(crc) else {
-                    throw .corrupt("\(url.path) does not match its CRC-32C in state.json (damaged)")
-                }
-            }
+        let loraPresent = FileManager.default.fileExists(atPath: folder.appendingPathComponent(RunLayout.loraFile).path)
+        let names = [RunLayout.generatorFile] + (loraPresent || state.files[RunLayout.loraFile] != nil ? [RunLayout.loraFile] : [])
+        for name in names {
+            do { try state.verify(name, in: folder) } catch { throw .corrupt(error.description) }
         }
     }
 
     /// The checkpoint folder for `choice`, verified. `latest` falls back to older checkpoints (each
     /// skipped one reported through `warn`); `best` and an explicit step do not.
-    public func checkpoint(_ choice: CheckpointChoice, checksum: FileChecksum?,
-                           warn: (String) -> Void) throws(VoiceError) -> (step: Int, folder: URL) {
+    public func checkpoint(_ choice: CheckpointChoice, warn: (String) -> Void) throws(VoiceError) -> (step: Int, folder: URL) {
         let all = steps()
         guard let newest = all.last else {
             throw .notAVoice("\(root.path) has no complete checkpoint yet (no checkpoints/step-*/state.json)")
@@ -181,26 +149,24 @@ public struct RunFolder: Sendable {
             guard all.contains(n) else {
                 throw .notAVoice("\(root.path) has no checkpoint at step \(n); available: \(all.map(String.init).joined(separator: ", "))")
             }
-            try Self.verify(checkpointFolder(step: n), checksum: checksum)
+            try Self.verify(checkpointFolder(step: n))
             return (n, checkpointFolder(step: n))
         case .best:
-            let state = try Self.state(checkpointFolder(step: newest))
-            let trainer = state["trainer"] as? [String: Any]
-            if let best = (trainer?["bestStep"] as? NSNumber)?.intValue {
+            if let best = try Self.state(checkpointFolder(step: newest)).bestStep {
                 if all.contains(best) {
-                    try Self.verify(checkpointFolder(step: best), checksum: checksum)
+                    try Self.verify(checkpointFolder(step: best))
                     return (best, checkpointFolder(step: best))
                 }
                 warn("the best step \(best) recorded in step \(newest)'s state.json has no checkpoint folder; using the latest")
             } else {
                 warn("no best step recorded in step \(newest)'s state.json (no validation yet); using the latest")
             }
-            return try checkpoint(.latest, checksum: checksum, warn: warn)
+            return try checkpoint(.latest, warn: warn)
         case .latest:
             var problems: [String] = []
             for step in all.reversed() {
                 do throws(VoiceError) {
-                    try Self.verify(checkpointFolder(step: step), checksum: checksum)
+                    try Self.verify(checkpointFolder(step: step))
                     return (step, checkpointFolder(step: step))
                 } catch {
                     warn("checkpoint step \(step) is unusable (\(error)); trying an older one")
@@ -216,9 +182,9 @@ public struct RunFolder: Sendable {
     /// LoRA scale α/r: r comes from the adapter shapes, α from the file's `alpha` metadata or the
     /// run's `provenance.json` (`lora.alpha`).
     public func inferenceWeights(checkpoint folder: URL, config: VITSConfig) throws(VoiceError) -> [String: Tensor] {
-        let generatorURL = folder.appendingPathComponent("generator.safetensors")
+        let generatorURL = folder.appendingPathComponent(RunLayout.generatorFile)
         var state = try Self.readTensors(generatorURL)
-        let loraURL = folder.appendingPathComponent("lora.safetensors")
+        let loraURL = folder.appendingPathComponent(RunLayout.loraFile)
         if FileManager.default.fileExists(atPath: loraURL.path) {
             let adapters = try Self.readTensors(loraURL)
             let alpha = try loraAlpha(file: loraURL)
@@ -233,7 +199,7 @@ public struct RunFolder: Sendable {
         let lora = try provenance()["lora"] as? [String: Any]
         if let a = (lora?["alpha"] as? NSNumber)?.floatValue ?? (lora?["lora_alpha"] as? NSNumber)?.floatValue { return a }
         throw .corrupt("\(file.path): cannot merge the LoRA adapters: their alpha is neither in the file's metadata (\"alpha\") "
-                       + "nor in \(root.appendingPathComponent("provenance.json").path) (\"lora\": {\"alpha\": …})")
+                       + "nor in \(root.appendingPathComponent(RunLayout.provenanceFile).path) (\"lora\": {\"alpha\": …})")
     }
 
     /// Builds the generator, loads `base` strictly, attaches an adapter of the stored rank to every

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import VITS
 import Formats
 
 /// One folder of reference parity data in the documented layout: `config.json`,

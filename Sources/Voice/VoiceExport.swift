@@ -1,6 +1,7 @@
 import Foundation
 import Engine
 import Formats
+import VITS
 
 /// `vits export`: a run's checkpoint → a voice bundle (`voice.json`, `model.safetensors`, `README.md`).
 public enum VoiceExporter {
@@ -18,12 +19,12 @@ public enum VoiceExporter {
     /// back before the call returns, so a bundle that would not load is never left behind.
     @discardableResult
     public static func export(run: URL, choice: CheckpointChoice, to out: URL, name: String? = nil, fp16: Bool = false,
-                              checksum: FileChecksum? = nil, warn: (String) -> Void = { _ in }) throws -> Report {
+                              warn: (String) -> Void = { _ in }) throws -> Report {
         let run = run.standardizedFileURL
         guard RunFolder.isRun(run) || RunFolder.isCheckpoint(run) else {
             throw VoiceError.notAVoice("\(run.path) is not a run folder (config.json + checkpoints/) or a checkpoint folder")
         }
-        var (manifest, weights, source) = try VoiceLoader.checkpointVoice(run, choice: choice, checksum: checksum, warn: warn)
+        var (manifest, weights, source) = try VoiceLoader.checkpointVoice(run, choice: choice, warn: warn)
         guard case let .checkpoint(_, folder, step) = source else { fatalError("checkpointVoice returns a checkpoint source") }
         manifest.name = name ?? out.lastPathComponent
         manifest.weightsDType = fp16 ? "F16" : "F32"

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import VITS
 
 /// Text → token ids for one frontend. The VITS target does not know any language; the caller
 /// (the CLI, with the Mandarin frontend) supplies this.
