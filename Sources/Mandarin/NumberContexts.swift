@@ -216,7 +216,9 @@ extension TextNormalizer.Scanner {
         guard let (first, _) = quantity(at: k, signed: false), let (second, end) = quantity(at: m, signed: false) else { return nil }
         var e = end
         while at(e) == " " { e += 1 }
-        if at(e) == "=" { return nil }  // 5 - 3 = 2 is arithmetic
+        // 5 - 3 = 2 and 8 ÷ (3 - 8 ÷ 3) are arithmetic
+        if let op = at(e), "=÷×*/+".unicodeScalars.contains(op) { return nil }
+        if let before = at(k - 1), before == "(" || before == "（" || before == " " && at(k - 2).map({ "=÷×*/+(".unicodeScalars.contains($0) }) == true { return nil }
         return (first + "到" + second, end)
     }
 

@@ -81,7 +81,7 @@ public struct TextNormalizer: Sendable {
     static let phoneContextScalars = phoneContext.map { Array($0.unicodeScalars) }
     static let scoreContextScalars = scoreContext.map { Array($0.unicodeScalars) }
     static let phoneContext = ["电话", "拨打", "热线", "号码", "尾号", "编号", "账号", "车次", "房间", "邮编", "手机", "致电", "呼叫",
-                               "工号", "学号", "卡号", "单号", "分机", "QQ", "微信", "编码", "代码"]
+                               "工号", "学号", "卡号", "单号", "分机", "QQ", "微信", "邮政编码"]
     static let scoreContext = ["比分", "比赛", "战胜", "击败", "打败", "负于", "获胜", "险胜", "大胜", "比数"]
     static let greek: [Unicode.Scalar: String] = [
         "α": "阿尔法", "β": "贝塔", "γ": "伽马", "δ": "德尔塔", "ε": "艾普西隆", "θ": "西塔", "λ": "兰姆达",

@@ -112,6 +112,7 @@ final class DashAndGroupingTests: XCTestCase {
 
     func testPostcodesAreDigits() {
         XCTAssertEqual(tn("邮政编码162893。"), "邮政编码幺六二八九三。")
+        XCTAssertEqual(tn("代码页在前128个字符"), "代码页在前一百二十八个字符")
     }
 }
 
@@ -119,5 +120,6 @@ final class SpacedRangeTests: XCTestCase {
     func testSpacedRanges() {
         XCTAssertEqual(tn("16 - 23厘米"), "十六到二十三厘米")
         XCTAssertFalse(tn("5 - 3 = 2").contains("到"), "arithmetic is not a range")
+        XCTAssertFalse(tn("8 ÷ (3 - 8 ÷ 3) = 24").contains("到"), "arithmetic is not a range")
     }
 }
