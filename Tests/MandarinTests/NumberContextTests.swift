@@ -85,7 +85,7 @@ final class DashAndGroupingTests: XCTestCase {
 
     func testDashAsSignOrHyphen() {
         XCTAssertEqual(tn("气温-3℃"), "气温零下三摄氏度")
-        XCTAssertEqual(tn("可降至-4度"), "可降至零下四度")
+        XCTAssertEqual(tn("可降至-4℃"), "可降至零下四摄氏度")
         XCTAssertEqual(tn("视星等为-13"), "视星等为负十三")
         XCTAssertEqual(tn("米格-19飞行员"), "米格十九飞行员")
         XCTAssertEqual(tn("钴-56"), "钴五十六")
