@@ -81,7 +81,7 @@ public struct TextNormalizer: Sendable {
     static let phoneContextScalars = phoneContext.map { Array($0.unicodeScalars) }
     static let scoreContextScalars = scoreContext.map { Array($0.unicodeScalars) }
     static let phoneContext = ["电话", "拨打", "热线", "号码", "尾号", "编号", "账号", "车次", "房间", "邮编", "手机", "致电", "呼叫",
-                               "工号", "学号", "卡号", "单号", "分机", "QQ", "微信"]
+                               "工号", "学号", "卡号", "单号", "分机", "QQ", "微信", "邮政编码"]
     static let scoreContext = ["比分", "比赛", "战胜", "击败", "打败", "负于", "获胜", "险胜", "大胜", "比数"]
     static let greek: [Unicode.Scalar: String] = [
         "α": "阿尔法", "β": "贝塔", "γ": "伽马", "δ": "德尔塔", "ε": "艾普西隆", "θ": "西塔", "λ": "兰姆达",
@@ -185,6 +185,7 @@ public struct TextNormalizer: Sendable {
 
         /// Rules 13–15 for one scalar that no number rule consumed.
         mutating func symbol(_ c: Unicode.Scalar) {
+            if let end = citationEnd(at: i) { i = end - 1; return }  // [16] (NumberContexts.swift)
             if let word = TextNormalizer.greek[c] ?? TextNormalizer.symbols[c] { emit(word); return }
             if c.value >= 0x2460 && c.value <= 0x2473 {  // ① … ⑳
                 emit(NumberReading.cardinal(String(c.value - 0x2460 + 1)))
@@ -251,6 +252,7 @@ public struct TextNormalizer: Sendable {
                     return (reading + name, end)
                 }
             }
+            if let dash = dashBeforeNumber(at: k) { return dash }  // NumberContexts.swift
             // rule 3: signs
             if s[k] == "-" || s[k] == "+", Self.isDigit(at(k + 1)),
                !(Self.isDigit(at(k - 1)) || Self.isLatin(at(k - 1))) {
@@ -260,6 +262,7 @@ public struct TextNormalizer: Sendable {
                 return (sign + body, end)
             }
             guard Self.isDigit(s[k]) else { return nil }
+            if let number = contextualNumber(at: k) { return number }  // NumberContexts.swift
             guard let (first, end) = quantity(at: k, signed: false) else { return nil }
             // rule 12: ranges
             if let sep = at(end), sep == "-" || sep == "~" || sep == "～" || sep == "—" {
@@ -321,13 +324,13 @@ public struct TextNormalizer: Sendable {
             let next = at(afterNum)
             if !isInteger {
                 reading = NumberReading.decimal(num)
-            } else if at(k - 1) == "第" {
+            } else if isOrdinal(at: k) {  // 第N, and the later numbers of 第1、2名 (NumberContexts.swift)
                 reading = NumberReading.plainCardinal(num)
             } else if next == "月" || next == "日" || next == "号" {
                 reading = NumberReading.plainCardinal(num)
             } else {
                 reading = NumberReading.cardinal(num)
-                if num == "2", let n = next, TextNormalizer.measureWords.contains(n) { reading = "两" }
+                if num == "2", takesLiang(at: afterNum) { reading = "两" }
             }
             // rule 11: units
             var end = afterNum

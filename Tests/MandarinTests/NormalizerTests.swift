@@ -71,7 +71,7 @@ final class NormalizerTests: XCTestCase {
 
     func testRule09Years() {
         XCTAssertEqual(tn("1998年"), "一九九八年")
-        XCTAssertEqual(tn("80年代"), "八零年代")
+        XCTAssertEqual(tn("80年代"), "八十年代")
         XCTAssertEqual(tn("20年"), "二十年")
         XCTAssertEqual(tn("2年"), "两年")
     }
