@@ -3,12 +3,12 @@ import Engine
 import Foundation
 import VITS
 
-/// `vits bench generator`: inference (noGrad) time of the HiFi-GAN decoder `dec` of a config, with
+/// `vits bench generator`: inference (noGrad) time of the decoder `dec` of a config (`model.decoder`), with
 /// random weights, on a latent of the length that decodes to --seconds of audio.
 struct BenchGenerator: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generator",
-        abstract: "Time the decoder (HiFi-GAN, inference path) of a VITS config on random weights.",
+        abstract: "Time the decoder (model.decoder: HiFi-GAN or an iSTFT variant; inference path) of a VITS config on random weights.",
         discussion: """
             Reports the median of --runs timed runs after one warm-up run: seconds, the real-time factor \
             (wall seconds per audio second), the achieved GMAC/s of the convolutions, and the process CPU \
@@ -16,6 +16,7 @@ struct BenchGenerator: ParsableCommand {
 
             Example:
               vits bench generator --config Tests/VITSTests/Fixtures/configs/ljs_base.json --seconds 1
+              vits bench generator --config Tests/VITSTests/Fixtures/configs/authors_ljs_mb_istft_vits.json
             """)
 
     @Option(help: "Reference-format config.json (model and data sections).")
@@ -43,18 +44,18 @@ struct BenchGenerator: ParsableCommand {
         Engine.configure()
         let cfg = try VITSConfig.load(contentsOf: URL(fileURLWithPath: config))
         let m = cfg.model
-        let hop = m.upsampleRates.reduce(1, *)
+        let hop = cfg.data.hopLength
         let frames = max(1, Int((seconds * Double(cfg.data.samplingRate) / Double(hop)).rounded()))
         let rng = RandomGenerator(seed: 1234)
-        let dec = Generator(config: cfg, generator: rng)
+        let dec = makeWaveformDecoder(config: cfg, generator: rng)
         let z = rng.randn([batch, m.interChannels, frames])
         let g = m.ginChannels > 0 ? rng.randn([batch, m.ginChannels, 1]) : nil
-        _ = noGrad { dec(z, g: g) }
+        _ = noGrad { dec.decode(z, g: g, trace: nil) }
         var times: [Double] = [], cpuTimes: [Double] = []
         for _ in 0..<runs {
             let cpuStart = Self.processCPUSeconds()
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = noGrad { dec(z, g: g) }
+            _ = noGrad { dec.decode(z, g: g, trace: nil) }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             cpuTimes.append(Self.processCPUSeconds() - cpuStart)
         }
@@ -63,9 +64,9 @@ struct BenchGenerator: ParsableCommand {
         let audioSeconds = Double(frames * hop * batch) / Double(cfg.data.samplingRate)
         let gmac = Double(Self.multiplyAccumulates(cfg, frames: frames) * batch) / 1e9
         if json {
-            print(#"{"bench":"generator","config":"\#(config)","frames":\#(frames),"batch":\#(batch),"audio_seconds":\#(audioSeconds),"runs":\#(runs),"seconds":\#(median),"realtime_factor":\#(median / audioSeconds),"gmac":\#(gmac),"gmac_per_second":\#(gmac / median),"cpu_seconds":\#(cpuMedian),"workers":\#(Parallel.workers)}"#)
+            print(#"{"bench":"generator","config":"\#(config)","decoder":"\#(m.decoder.kind.rawValue)","frames":\#(frames),"batch":\#(batch),"audio_seconds":\#(audioSeconds),"runs":\#(runs),"seconds":\#(median),"realtime_factor":\#(median / audioSeconds),"gmac":\#(gmac),"gmac_per_second":\#(gmac / median),"cpu_seconds":\#(cpuMedian),"workers":\#(Parallel.workers)}"#)
         } else {
-            print(String(format: "generator: %d frames × %d (%.2f s of audio, %.1f GMAC): %.4f s median of %d runs, RTF %.4f, %.1f GMAC/s; CPU time %.4f s (%d workers; wall ≈ CPU/workers on an idle machine)",
+            print(String(format: "generator (\(m.decoder.kind.rawValue)): %d frames × %d (%.2f s of audio, %.1f GMAC): %.4f s median of %d runs, RTF %.4f, %.1f GMAC/s; CPU time %.4f s (%d workers; wall ≈ CPU/workers on an idle machine)",
                          frames, batch, audioSeconds, gmac, median, runs, median / audioSeconds, gmac / median, cpuMedian, Parallel.workers))
         }
     }
@@ -93,6 +94,8 @@ struct BenchGenerator: ParsableCommand {
                 macs += d.count * convsPerDilation * channels * channels * k * length
             }
         }
-        return macs + channels * 7 * length                                     // conv_post
+        let d = m.decoder
+        let postChannels = d.kind == .hifigan ? 1 : (d.kind == .istft ? 1 : d.subbands) * (d.istftNFFT + 2)
+        return macs + channels * postChannels * 7 * length                     // conv_post (iSTFT and PQMF not counted)
     }
 }

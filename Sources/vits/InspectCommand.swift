@@ -116,6 +116,7 @@ struct InspectCommand: ParsableCommand {
     private func summary(_ c: VITSConfig, path: String) -> String {
         let d = c.data, m = c.model, t = c.train
         let speakers = c.isMultiSpeaker ? "\(d.nSpeakers) speakers, speaker embedding \(m.ginChannels)" : "single speaker"
+        let istft = m.decoder.kind == .hifigan ? "" : " (iSTFT n_fft \(m.decoder.istftNFFT) hop \(m.decoder.istftHop)\(m.decoder.usesSubbands ? ", \(m.decoder.subbands) bands" : ""))"
         let discriminatorNorm = m.useSpectralNorm ? "spectral norm" : "weight norm"
         let width = m.discriminatorWidthMultiplier == 1 ? "reference width" : "width x\(m.discriminatorWidthMultiplier)"
         return """
@@ -125,7 +126,7 @@ struct InspectCommand: ParsableCommand {
               text encoder: hidden \(m.hiddenChannels), filter \(m.filterChannels), \(m.nHeads) heads x \(m.nLayers) layers, \
             kernel \(m.kernelSize), dropout \(m.pDropout)
               latent: \(m.interChannels) channels; duration predictor: \(m.useSDP ? "stochastic" : "deterministic"); \(speakers)
-              decoder: ResBlock\(m.resblock.rawValue) kernels \(m.resblockKernelSizes) dilations \(m.resblockDilationSizes), \
+              decoder: \(m.decoder.kind.rawValue)\(istft), ResBlock\(m.resblock.rawValue) kernels \(m.resblockKernelSizes) dilations \(m.resblockDilationSizes), \
             upsample \(m.upsampleRates) kernels \(m.upsampleKernelSizes) from \(m.upsampleInitialChannel) channels
               discriminator: scale + periods \(m.discriminatorPeriods), \(width), \(discriminatorNorm)
               training slice: \(t.segmentSize) samples = \(c.segmentFrames) frames; batch \(t.batchSize); \

@@ -62,6 +62,8 @@ public final class VITSTrainingTask: TrainingTask {
     let validationSet: CorpusDataset?
     let sampler: BucketSampler
     let mel: DifferentiableMel
+    /// The mb_istft decoder's sub-band STFT loss (PQMF analysis of the target + multi-resolution STFT), else nil.
+    let subbandLoss: (pqmf: PQMF, loss: MultiResolutionSTFTLoss)?
     private var epochBatches: (epoch: Int, batches: [[Int]])?
     private let probes: [(name: String, tokens: [Int])]
     private let frozenDiscriminator: Bool
@@ -109,6 +111,8 @@ public final class VITSTrainingTask: TrainingTask {
             warn("some utterances are shorter than the training segment (\(config.segmentFrames) frames); raise the first bucket boundary above it")
         }
         mel = DifferentiableMel(config: config)
+        subbandLoss = config.model.decoder.kind == .mbISTFT
+            ? (PQMF(subbands: config.model.decoder.subbands), MultiResolutionSTFTLoss(config.train.subbandLoss)) : nil
         var probes: [(String, [Int])] = []
         if trainSet.inventory.version == PhonemeInventory.v1.version, trainSet.inventory.symbols == PhonemeInventory.v1.symbols,
            let frontend = try? MandarinFrontend.bundled() {
@@ -186,7 +190,14 @@ public final class VITSTrainingTask: TrainingTask {
         let lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(config.train.cMel))
         let lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(config.train.cKl)
         let lossDur = VITSLoss.duration(out.lLength)
-        let total = lossGen + lossFM + lossMel + lossDur + lossKL
+        var total = lossGen + lossFM + lossMel + lossDur + lossKL
+        // The authors add the sub-band loss (weight 1) for mb_istft only, not for ms_istft.
+        var lossSubband: Tensor?
+        if let subbandLoss, let bands = out.yHatSubbands {
+            let term = VITSLoss.subband(generatedBands: bands, target: ySlice, pqmf: subbandLoss.pqmf, loss: subbandLoss.loss)
+            total = total + term
+            lossSubband = term
+        }
         optimizerG.zeroGrad()
         total.backward()
         let normG = clip(generator.parameters())
@@ -195,6 +206,7 @@ public final class VITSTrainingTask: TrainingTask {
             "loss/g/fm": Double(lossFM.item), "loss/g/mel": Double(lossMel.item), "loss/g/kl": Double(lossKL.item),
             "loss/g/dur": Double(lossDur.item), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
         ]
+        if let lossSubband { losses["loss/g/subband"] = Double(lossSubband.item) }
         guard total.item.isFinite, normG.isFinite else {
             optimizerG.zeroGrad()
             losses["loss/g/total"] = Double(total.item)

@@ -73,6 +73,8 @@ public struct TrainConfig: Equatable, Sendable {
     public var lrDecayEpochSteps: Int = 100
     public var gradClipNorm: Double?
     public var validationItems: Int = 8
+    /// Sub-band STFT loss of the mb_istft decoder (`fft_sizes`, `hop_sizes`, `win_lengths`; DecoderConfig.swift).
+    public var subbandLoss: SubbandLossSettings = .authors
 }
 
 /// How `train.lr_decay` is applied.
@@ -144,6 +146,8 @@ public struct ModelConfig: Equatable, Sendable {
     public var discriminatorWidthMultiplier: Double
     /// Extension (`model.discriminator_periods`, default [2, 3, 5, 7, 11] = reference).
     public var discriminatorPeriods: [Int]
+    /// `model.decoder` and the iSTFT decoders' keys (DecoderConfig.swift); default HiFi-GAN.
+    public var decoder: DecoderSettings = DecoderSettings()
 
     public static let referencePeriods = [2, 3, 5, 7, 11]
 }
@@ -244,6 +248,7 @@ extension VITSConfig {
         train.lrDecayEpochSteps = s.int("lr_decay_epoch_steps", default: train.lrDecayEpochSteps)
         train.gradClipNorm = s.optionalDouble("grad_clip_norm")
         train.validationItems = s.int("validation_items", default: train.validationItems)
+        train.subbandLoss = readSubbandLoss(s)
         return train
     }
 
@@ -275,7 +280,7 @@ extension VITSConfig {
         if kind == nil, s.has("resblock") {
             s.fail("resblock", "expected \"1\" (ResBlock1) or \"2\" (ResBlock2), found \"\(kindText)\"")
         }
-        return ModelConfig(
+        var config = ModelConfig(
             interChannels: s.int("inter_channels"),
             hiddenChannels: s.int("hidden_channels"),
             filterChannels: s.int("filter_channels"),
@@ -295,6 +300,8 @@ extension VITSConfig {
             useSDP: s.bool("use_sdp", default: true),
             discriminatorWidthMultiplier: s.double("discriminator_width_multiplier", default: 1),
             discriminatorPeriods: s.ints("discriminator_periods", default: ModelConfig.referencePeriods))
+        config.decoder = readDecoder(s)
+        return config
     }
 
     private static func readFixture(_ s: JSONSection) -> FixtureInfo {
@@ -430,9 +437,10 @@ extension VITSConfig {
             }
         }
         if !ups.isEmpty, ups.allSatisfy({ $0 >= 1 }), d.hopLength > 0 {
-            let product = ups.reduce(1) { $0 &* $1 }
+            let product = ups.reduce(1) { $0 &* $1 } &* m.decoder.samplesPerUpsampledFrame
             if product != d.hopLength {
-                fail("model.upsample_rates", "expected rates whose product equals data.hop_length (\(d.hopLength)): one latent frame becomes one hop of audio; \(ups) gives \(product)")
+                let factor = m.decoder.kind == .hifigan ? "" : " times the \(m.decoder.kind.rawValue) decoder's \(m.decoder.samplesPerUpsampledFrame) samples per frame"
+                fail("model.upsample_rates", "expected rates whose product\(factor) equals data.hop_length (\(d.hopLength)): one latent frame becomes one hop of audio; \(ups) gives \(product)")
             }
         }
         positive("model.upsample_initial_channel", m.upsampleInitialChannel)
@@ -486,6 +494,7 @@ extension VITSConfig {
         atMost("model.discriminator_periods", m.discriminatorPeriods, 1 << 16)
         if m.discriminatorPeriods.count > 64 { fail("model.discriminator_periods", "expected at most 64 periods, found \(m.discriminatorPeriods.count)") }
 
+        issues += decoderValidationIssues(lines: lines)
         if let f = fixture {
             if let n = f.nVocab, n < 1 || n > 1 << 24 { fail("fixture.n_vocab", "expected a vocabulary size in 1...\(1 << 24), found \(n)") }
             if let n = f.nVocab, let symbols = f.symbols, symbols.count != n {

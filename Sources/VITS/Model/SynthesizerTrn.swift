@@ -5,6 +5,8 @@ import Engine
 public struct TrainingOutputs {
     /// Decoder output on the random latent slices [B, 1, segment].
     public var yHat: Tensor
+    /// Band signals of the mb_istft / ms_istft decoders (see `DecoderOutput.subbands`), else nil.
+    public var yHatSubbands: Tensor?
     /// Duration loss per item [B] (already divided by Σ x_mask, as the reference).
     public var lLength: Tensor
     /// Monotonic alignment [B, 1, Ty, Tx].
@@ -30,14 +32,14 @@ public struct InferenceOutputs {
     public var g: Tensor?
 }
 
-/// The VITS generator (`SynthesizerTrn`): text encoder `enc_p`, HiFi-GAN decoder `dec`, posterior
+/// The VITS generator (`SynthesizerTrn`): text encoder `enc_p`, decoder `dec` (HiFi-GAN or an iSTFT variant, `model.decoder`), posterior
 /// encoder `enc_q`, flow, duration predictor `dp`, and the speaker table `emb_g` for multi-speaker
 /// configs — registered in the reference state_dict order, so keys equal the PyTorch checkpoint's.
 public final class SynthesizerTrn: Module {
     public let config: VITSConfig
     public let vocabularySize: Int
     public let encP: TextEncoder
-    public let dec: Generator
+    public let dec: any WaveformDecoder
     public let encQ: PosteriorEncoder
     public let flow: ResidualCouplingBlock
     public let dp: any DurationPredicting
@@ -47,14 +49,14 @@ public final class SynthesizerTrn: Module {
         self.config = config
         self.vocabularySize = vocabularySize
         encP = TextEncoder(config: config, vocabularySize: vocabularySize, generator: generator)
-        dec = Generator(config: config, generator: generator)
+        dec = makeWaveformDecoder(config: config, generator: generator)
         encQ = PosteriorEncoder(config: config, generator: generator)
         flow = ResidualCouplingBlock(config: config, generator: generator)
         dp = makeDurationPredictor(config: config, generator: generator)
         embG = config.isMultiSpeaker ? SpeakerEmbedding(config: config, generator: generator) : nil
         super.init()
         register("enc_p", encP)
-        register("dec", dec)
+        register("dec", dec as Module)
         register("enc_q", encQ)
         register("flow", flow)
         register("dp", dp as! Module)
@@ -139,9 +141,10 @@ public final class SynthesizerTrn: Module {
                                                           segmentFrames: config.segmentFrames)
         let zSlice = sliceSegments(z, starts: starts, size: config.segmentFrames)
         trace?("z_slice", zSlice)
-        let yHat = dec(zSlice, g: g, trace: trace)
+        let decoded = dec.decode(zSlice, g: g, trace: trace)
+        let yHat = decoded.audio
         trace?("o", yHat)
-        return TrainingOutputs(yHat: yHat, lLength: lLength, attention: attention, sliceStarts: starts,
+        return TrainingOutputs(yHat: yHat, yHatSubbands: decoded.subbands, lLength: lLength, attention: attention, sliceStarts: starts,
                                xMask: xMask, yMask: yMask, z: z, zP: zP, mP: mP, logsP: logsP,
                                mQ: mQ, logsQ: logsQ, g: g)
     }
@@ -173,7 +176,7 @@ public final class SynthesizerTrn: Module {
             let z = flow.reverse(zP, mask: yMask, g: g, trace: trace)
             var latent = z * yMask
             if let maxFrames, maxFrames < frames { latent = latent.slice(axis: 2, start: 0, end: maxFrames) }
-            let audio = dec(latent, g: g, trace: trace)
+            let audio = dec.decode(latent, g: g, trace: trace).audio
             Self.report(trace, ["logw": logw, "w_ceil": wCeil, "y_mask": yMask, "attn": attention, "m_p": mP,
                                 "logs_p": logsP, "z_p": zP, "z": z, "o": audio])
             return InferenceOutputs(audio: audio, frameLengths: frameLengths.map { min($0, maxFrames ?? $0) },

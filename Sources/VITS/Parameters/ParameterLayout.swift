@@ -66,6 +66,7 @@ public enum VITSParameters {
 
         // dec: Generator (HiFi-GAN)
         b.scope("dec") { b in
+            if m.decoder.kind != .hifigan { b.istftDecoder(m); return }   // DecoderLayout.swift
             let c0 = m.upsampleInitialChannel
             b.conv("conv_pre", out: c0, in: inter, kernel: [7])
             for (i, (_, k)) in zip(m.upsampleRates, m.upsampleKernelSizes).enumerated() {
