@@ -73,6 +73,7 @@ struct SynthesizeCommand: ParsableCommand {
 
     func run() throws {
         Engine.configure()
+        SynthesisMemory.pinMmapThreshold()
         let loadStart = VoiceSupport.now()
         guard let choice = CheckpointChoice(argument: step) else {
             throw ValidationError("--step must be a step number, 'best' or 'latest' (got '\(step)')")
@@ -141,6 +142,7 @@ struct SynthesizeCommand: ParsableCommand {
         try synthesizer.synthesize(text, options: options) { chunk in
             try writer.appendSilence(chunk.silenceBefore)
             try writer.append(chunk.samples)
+            SynthesisMemory.chunkDone()
             let now = VoiceSupport.now()
             if now - lastReport >= 10, chunk.index + 1 < chunk.count {
                 lastReport = now
