@@ -81,7 +81,7 @@ public struct AudioStats: Sendable, Equatable {
     /// AC RMS below `minimumRMSdB` dBFS.
     public func soundProblem(minimumRMSdB: Double) -> String? {
         if samples == 0 { return "it has no samples" }
-        if nonFinite > 0 { return "\(nonFinite) of its \(samples) samples are NaN or infinite" }
+        if nonFinite > 0 { return "\(nonFinite) of its \(samples) samples \(nonFinite == 1 ? "is" : "are") NaN or infinite" }
         if isConstant { return "every sample is \(minimum) (a constant signal)" }
         let level = Self.dBFS(acRMS)
         if level < minimumRMSdB {

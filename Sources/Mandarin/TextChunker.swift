@@ -8,7 +8,8 @@
 ///  2. clauses: after pause punctuation (，、：,: …— and every other mark `PunctuationClass` calls a
 ///     pause), except an ASCII mark between two ASCII letters or digits (3.5, 1,000, 9:00);
 ///  3. words: at spaces, where hanzi meet other characters, and between the words of the
-///     segmenter (jieba-style, `Lexicon.segment`) inside runs of hanzi;
+///     segmenter (jieba-style, `Lexicon.segment`) inside runs of hanzi; a mark stays with its word
+///     (no cut after an opening bracket or quote, none before a closing one or a pause mark);
 ///  4. a hard cut every `maxLength` characters inside a longer word (a digit or letter run).
 /// Rules 2–4 pack consecutive pieces greedily: a chunk takes as many whole clauses (words) as fit.
 /// Closing quotes and brackets stay with the text before them. Chunks are trimmed; empty ones are
@@ -125,7 +126,24 @@ public struct TextChunker: Sendable {
                 i = j
             }
         }
-        return cuts
+        // Marks stay with their word: no cut after an opening bracket or quote, none before a
+        // closing one or a pause mark.
+        return cuts.filter { c in
+            guard c > s.startIndex, c < s.endIndex else { return true }
+            return !Self.isOpening(s[c - 1]) && !Self.isClosingOrPause(s[c])
+        }
+    }
+
+    static func isOpening(_ c: Character) -> Bool {
+        guard let u = c.unicodeScalars.first else { return false }
+        let category = u.properties.generalCategory
+        return category == .openPunctuation || category == .initialPunctuation
+    }
+
+    static func isClosingOrPause(_ c: Character) -> Bool {
+        guard let u = c.unicodeScalars.first else { return false }
+        let category = u.properties.generalCategory
+        return category == .closePunctuation || category == .finalPunctuation || isClauseMark(u)
     }
 
     // MARK: packing
@@ -177,6 +195,7 @@ public struct TextChunker: Sendable {
         let category = u.properties.generalCategory
         return PunctuationClass.of(u) == .pause && category != .openPunctuation && category != .initialPunctuation
     }
+
 
     static func isASCIIAlphanumeric(_ c: Character) -> Bool {
         guard let v = c.asciiValue else { return false }

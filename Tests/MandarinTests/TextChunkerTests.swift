@@ -1,5 +1,5 @@
 import Foundation
-@testable import Mandarin
+import Mandarin
 import XCTest
 
 /// Every split rule of `TextChunker`, and the bound on chunk length for arbitrary text.
@@ -27,8 +27,9 @@ final class TextChunkerTests: XCTestCase {
         XCTAssertEqual(chunks(s, max: 8), ["春天来了，", "花都开了，", "鸟也叫了。"])
         XCTAssertEqual(chunks(s, max: 10), ["春天来了，花都开了，", "鸟也叫了。"])
         // Other pause marks cut too; opening brackets do not end a clause.
-        XCTAssertEqual(chunks("甲乙丙丁：戊己庚辛、壬癸子丑（寅卯）", max: 6),
-                       ["甲乙丙丁：", "戊己庚辛、", "壬癸子丑", "（寅卯）"])
+        // Brackets stay with their word (rule 3): （北京） is never cut after （ or before ）.
+        XCTAssertEqual(chunks("甲乙丙丁：戊己庚辛、壬癸子丑（北京）", max: 6),
+                       ["甲乙丙丁：", "戊己庚辛、", "壬癸子丑", "（北京）"])
     }
 
     func testRule2LeavesASCIIMarksInsideNumbersAlone() {
@@ -39,7 +40,8 @@ final class TextChunkerTests: XCTestCase {
         XCTAssertTrue(pieces.contains { $0.contains("1,000,000") }, "\(pieces)")
         XCTAssertTrue(pieces.contains { $0.contains("3.5") }, "\(pieces)")
         XCTAssertTrue(pieces.contains { $0.contains("9:00") }, "\(pieces)")
-        XCTAssertEqual(TextChunker.clauseCuts(Array("a,b 1,2 x, y")[...]), [10])
+        // ASCII marks between letters or digits are no clause ends; before a space they are.
+        XCTAssertEqual(chunks("a,b 1,2 x, y", max: 5), ["a,b", "1,2", "x,", "y"])
     }
 
     func testRule3WordsFromTheSegmenter() {
