@@ -193,46 +193,15 @@ public enum AudioFile {
     }
 
     /// Writes mono `samples` as a WAV file (PCM16 or float32). The file appears complete or not at
-    /// all: it is written to a temporary file in the same directory, synced, then renamed.
+    /// all: it is written to a temporary file in the same directory, synced, then renamed
+    /// (through `AudioStreamWriter`, which holds the quantisation).
     public static func write(_ samples: [Float], sampleRate: Int, to url: URL,
                              format: AudioSampleFormat = .pcm16) throws(AudioError) {
-        let path = url.path
-        guard supportedSampleRates.contains(sampleRate) else { throw .unsupportedSampleRate(path: path, rate: sampleRate) }
-        guard samples.allSatisfy(\.isFinite) else { throw .nonFiniteSamples(path: path) }
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .cannotWrite(path: path, reason: "directory \(directory) does not exist")
-        }
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        var info = SF_INFO()
-        info.samplerate = Int32(sampleRate)
-        info.channels = 1
-        info.format = Int32(SF_FORMAT_WAV) | Int32(format == .pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT)
-        guard let file = sf_open(temporary, Int32(SFM_WRITE), &info) else {
-            throw .cannotWrite(path: path, reason: String(cString: sf_strerror(nil)))
-        }
-        var written: sf_count_t
-        switch format {
-        case .pcm16:
-            let pcm = PCM16.quantize(samples)
-            written = pcm.withUnsafeBufferPointer { sf_writef_short(file, $0.baseAddress, sf_count_t($0.count)) }
-        case .float32:
-            written = samples.withUnsafeBufferPointer { sf_writef_float(file, $0.baseAddress, sf_count_t($0.count)) }
-        }
-        let writeError = sf_error(file)
-        sf_write_sync(file)
-        let closeStatus = sf_close(file)
-        guard written == samples.count, writeError == 0, closeStatus == 0 else {
-            let reason = writeError != 0 ? String(cString: sf_error_number(writeError)) : "short write (disk full?)"
-            unlink(temporary)
-            throw .cannotWrite(path: path, reason: reason)
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw .cannotWrite(path: path, reason: reason)
-        }
+        guard supportedSampleRates.contains(sampleRate) else { throw .unsupportedSampleRate(path: url.path, rate: sampleRate) }
+        guard samples.allSatisfy(\.isFinite) else { throw .nonFiniteSamples(path: url.path) }
+        let writer = try AudioStreamWriter(url: url, sampleRate: sampleRate, format: format)
+        try writer.append(samples)
+        try writer.finish()
     }
 
     /// Reads `url` and resamples it to `sampleRate` when its rate differs.

@@ -21,6 +21,11 @@ public struct G2PResult: Sendable, Equatable {
         zip(normalizedScalars, charPinyin).map { CharReading(char: Character($0.0), pinyin: $0.1) }
     }
 
+    /// Characters of the input that give no sound and were left out: symbols, emoji and other
+    /// scripts (dropped by normalization), hanzi the lexicon has no reading for. The caller decides
+    /// whether to tell the user (`DroppedCharacter.summary`).
+    public let dropped: [DroppedCharacter]
+
     let normalizedScalars: [Unicode.Scalar]
     let charPinyin: [String?]
 }
@@ -47,11 +52,11 @@ public final class MandarinFrontend: Sendable {
 
     /// Full analysis of one line.
     public func process(_ text: String) -> G2PResult {
-        let scalars = normalizer.normalizeScalars(text)
+        let (scalars, dropped) = normalizer.normalizeReportingDrops(text)
         let normalized = TextNormalizer.string(scalars)
         var analysis = Analysis(scalars: scalars, lexicon: lexicon)
         analysis.run()
-        return analysis.result(text: text, normalized: normalized)
+        return analysis.result(text: text, normalized: normalized, dropped: dropped)
     }
 
     /// Surface syllables only.
@@ -107,6 +112,8 @@ struct Analysis {
     let lexicon: Lexicon
     var words: [Word] = []
     var slots: [Slot] = []
+    /// Hanzi without any reading in the lexicon (they get no syllable).
+    var unreadHanzi: [Unicode.Scalar] = []
 
     init(scalars: [Unicode.Scalar], lexicon: Lexicon) {
         self.scalars = scalars
@@ -211,6 +218,8 @@ struct Analysis {
                     if let r = lexicon.charReading(scalars[k].value) {
                         appendSlots(r.lowerBound..<(r.lowerBound + 1), at: k, word: index)
                         slots[slots.count - 1].fromCharTable = true
+                    } else {
+                        unreadHanzi.append(scalars[k])
                     }
                     k += 1
                 }
@@ -238,7 +247,7 @@ struct Analysis {
 
     // MARK: output
 
-    func result(text: String, normalized: String) -> G2PResult {
+    func result(text: String, normalized: String, dropped: [Unicode.Scalar]) -> G2PResult {
         var pinyin: [String] = []
         pinyin.reserveCapacity(slots.count)
         var charPinyin = [String?](repeating: nil, count: scalars.count)
@@ -286,7 +295,9 @@ struct Analysis {
         }
         if atBoundary && tokens.count > 1 { tokens.removeLast() }  // a trailing sp
         tokens.append(PhonemeInventory.silence)
-        return G2PResult(text: text, normalized: normalized, pinyin: pinyin, tokens: tokens,
+        let droppedCharacters = dropped.map { DroppedCharacter(scalar: $0, reason: $0 == "\u{FFFD}" ? .undecodable : .unsupported) }
+            + unreadHanzi.map { DroppedCharacter(scalar: $0, reason: .noReading) }
+        return G2PResult(text: text, normalized: normalized, pinyin: pinyin, tokens: tokens, dropped: droppedCharacters,
                          normalizedScalars: scalars, charPinyin: charPinyin)
     }
 }

@@ -25,13 +25,17 @@ public struct TextNormalizer: Sendable {
     }
 
     /// The normalized text as scalars (what the G2P works on; one character = one scalar).
-    func normalizeScalars(_ text: String) -> [Unicode.Scalar] {
+    func normalizeScalars(_ text: String) -> [Unicode.Scalar] { normalizeReportingDrops(text).scalars }
+
+    /// The normalized text as scalars, and the input scalars that rule 15 dropped (emoji, symbols,
+    /// other scripts, control characters), in input order.
+    func normalizeReportingDrops(_ text: String) -> (scalars: [Unicode.Scalar], dropped: [Unicode.Scalar]) {
         var original: [Unicode.Scalar] = []
         original.reserveCapacity(text.utf8.count)
         for u in text.unicodeScalars { original.append(u) }
         var scanner = Scanner(Self.fold(original), original: original)
         scanner.run()
-        return scanner.out
+        return (scanner.out, scanner.dropped)
     }
 
     // MARK: rule 1
@@ -113,6 +117,8 @@ public struct TextNormalizer: Sendable {
         let original: [Unicode.Scalar]
         var i = 0
         var out: [Unicode.Scalar] = []
+        /// Input scalars that carry no sound and were left out (rule 15).
+        var dropped: [Unicode.Scalar] = []
 
         init(_ s: [Unicode.Scalar], original: [Unicode.Scalar]) {
             self.s = s
@@ -203,8 +209,9 @@ public struct TextNormalizer: Sendable {
             // text is the text itself; PunctuationClass decides which of them are pauses.
             if TextNormalizer.isPunctuation(c) || c.properties.isWhitespace || TextNormalizer.silentPunctuation.contains(c) {
                 out.append(original[i])
+            } else {
+                dropped.append(original[i])  // emoji and other symbols carry no sound
             }
-            // emoji and other symbols carry no sound
         }
 
 

@@ -10,11 +10,16 @@ public struct TextFrontend {
     /// The inventory version the tokens are ids in (`zh-v1`) and its symbols in id order.
     public var inventoryName: String
     public var symbols: [String]
+    /// Text → the pieces spoken one model call each (sentences, and bounded chunks of long ones:
+    /// the Mandarin frontend's `TextChunker`). Default: `VoiceSynthesizer.sentences`.
+    public var split: (String) -> [String]
     /// Token ids of one sentence; an empty array when the sentence has nothing to say (only punctuation).
     public var tokenize: (String) throws -> [Int]
 
-    public init(name: String, inventoryName: String, symbols: [String], tokenize: @escaping (String) throws -> [Int]) {
-        self.name = name; self.inventoryName = inventoryName; self.symbols = symbols; self.tokenize = tokenize
+    public init(name: String, inventoryName: String, symbols: [String],
+                split: @escaping (String) -> [String] = VoiceSynthesizer.sentences,
+                tokenize: @escaping (String) throws -> [Int]) {
+        self.name = name; self.inventoryName = inventoryName; self.symbols = symbols; self.split = split; self.tokenize = tokenize
     }
 }
 
@@ -47,6 +52,18 @@ public struct SynthesisResult: Sendable {
     /// The sentences that were spoken, in order.
     public var sentences: [String]
     public var seconds: Double { Double(samples.count) / Double(sampleRate) }
+}
+
+/// One spoken piece of a streamed synthesis (`VoiceSynthesizer.synthesize(_:options:sink:)`).
+public struct SynthesizedChunk {
+    /// 0-based position among `count` pieces, and the piece's text.
+    public var index: Int
+    public var count: Int
+    public var text: String
+    /// Zero samples to put before `samples` (the sentence silence; 0 for the first piece).
+    public var silenceBefore: Int
+    /// The piece's audio, valid only during the call.
+    public var samples: UnsafeBufferPointer<Float>
 }
 
 public enum SynthesisError: Error, CustomStringConvertible, Equatable {
@@ -114,6 +131,20 @@ public final class VoiceSynthesizer {
 
     /// Synthesizes `text` (split into sentences, joined with `options.sentenceSilence`).
     public func synthesize(_ text: String, options: SynthesisOptions) throws -> SynthesisResult {
+        var samples: [Float] = []
+        let spoken = try synthesize(text, options: options) { chunk in
+            samples.append(contentsOf: repeatElement(0, count: chunk.silenceBefore))
+            samples.append(contentsOf: chunk.samples)
+        }
+        return SynthesisResult(samples: samples, sampleRate: voice.sampleRate, sentences: spoken)
+    }
+
+    /// Synthesizes `text` piece by piece (`frontend.split`), handing each piece's audio to `sink`
+    /// as soon as it is made: memory holds one piece's activations and samples, whatever the
+    /// length of the text. The noise stream runs on across pieces, so the audio equals the
+    /// non-streaming call's. Returns the spoken pieces.
+    @discardableResult
+    public func synthesize(_ text: String, options: SynthesisOptions, sink: (SynthesizedChunk) throws -> Void) throws -> [String] {
         guard options.lengthScale > 0, options.lengthScale.isFinite, options.lengthScale <= 100 else {
             throw SynthesisError.invalidOption("length scale must be in (0, 100], got \(options.lengthScale)")
         }
@@ -125,7 +156,7 @@ public final class VoiceSynthesizer {
         }
         let speaker = try voice.manifest.speakerID(options.speaker)
         var spoken: [(String, [Int])] = []
-        for sentence in Self.sentences(text) {
+        for sentence in frontend.split(text) {
             let ids: [Int]
             do { ids = try frontend.tokenize(sentence) } catch {
                 throw SynthesisError.frontend("cannot read \"\(sentence)\": \(error)")
@@ -140,10 +171,9 @@ public final class VoiceSynthesizer {
                                            + (text.isEmpty ? " (it is empty)" : ""))
         }
         let noise = GeneratorNoise(RandomGenerator(seed: options.seed))
-        let silence = [Float](repeating: 0, count: Int((options.sentenceSilence * Double(voice.sampleRate)).rounded()))
+        let silence = Int((options.sentenceSilence * Double(voice.sampleRate)).rounded())
         let hop = voice.config.data.hopLength
-        var samples: [Float] = []
-        for (i, (_, ids)) in spoken.enumerated() {
+        for (i, (sentence, ids)) in spoken.enumerated() {
             let tokens = modelTokens(ids)
             let out: InferenceOutputs
             do {
@@ -152,10 +182,12 @@ public final class VoiceSynthesizer {
                                             noiseScale: options.noiseScale, lengthScale: options.lengthScale,
                                             noiseScaleW: options.noiseScaleW, noise: noise)
             } catch { throw SynthesisError.model("\(error)") }
-            if i > 0 { samples.append(contentsOf: silence) }
             let n = min(out.frameLengths[0] * hop, out.audio.count)
-            samples.append(contentsOf: UnsafeBufferPointer(start: out.audio.pointer, count: n))
+            try withExtendedLifetime(out) {
+                try sink(SynthesizedChunk(index: i, count: spoken.count, text: sentence, silenceBefore: i > 0 ? silence : 0,
+                                          samples: UnsafeBufferPointer(start: out.audio.pointer, count: n)))
+            }
         }
-        return SynthesisResult(samples: samples, sampleRate: voice.sampleRate, sentences: spoken.map(\.0))
+        return spoken.map(\.0)
     }
 }

@@ -12,6 +12,10 @@ struct G2PCommand: ParsableCommand {
             Example: vits g2p "请等一会儿。"    echo "今天是2024年3月5日。" | vits g2p --json
             --json prints one object per input line:
               {"text", "normalized", "pinyin": [...], "chars": [{"char", "pinyin"}...], "tokens": [...]}
+            Characters that give no sound (emoji, symbols, other scripts, hanzi the lexicon cannot \
+            read, bytes that are not UTF-8) are dropped with a warning on standard error. Text with \
+            nothing to say fails (exit 1) after its output is printed: TEXT when it has no syllable, \
+            standard input when a line that is not blank has none (blank lines are passed through).
             """)
 
     @Argument(help: "Text to analyse (default: read lines from standard input).")
@@ -36,13 +40,27 @@ struct G2PCommand: ParsableCommand {
         }
         var output = FileHandleOutput()
         if let text {
-            emit(frontend.process(text), to: &output)
+            let result = frontend.process(text)
+            emit(result, to: &output)
+            output.flush()
+            try TextDiagnostics.requireSpeakable(result)
         } else {
+            var unspeakable: [String] = []
+            var number = 0
             while let line = readLine(strippingNewline: true) {
-                emit(frontend.process(line), to: &output)
+                number += 1
+                let result = frontend.process(line)
+                emit(result, to: &output)
+                TextDiagnostics.warnDropped(result, label: "line \(number)")
+                let blank = line.unicodeScalars.allSatisfy(\.properties.isWhitespace)
+                if !blank, let reason = result.unspeakableReason { unspeakable.append("line \(number): \(reason)") }
+            }
+            output.flush()
+            if !unspeakable.isEmpty {
+                let shown = unspeakable.prefix(5).joined(separator: "\n")
+                throw CommandFailure(shown + (unspeakable.count > 5 ? "\n… \(unspeakable.count - 5) more lines with nothing to say" : ""))
             }
         }
-        output.flush()
     }
 
     static func loadLexicon(folder: String) throws(MandarinError) -> Lexicon {

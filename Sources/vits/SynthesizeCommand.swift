@@ -2,6 +2,7 @@ import ArgumentParser
 import Audio
 import Engine
 import Foundation
+import Mandarin
 import VITS
 import Voice
 
@@ -12,7 +13,10 @@ struct SynthesizeCommand: ParsableCommand {
         abstract: "Speak text with a voice (bundle, run folder or checkpoint folder) into a WAV file.",
         discussion: """
             Text comes from --text, --text-file or standard input. It is split into sentences (at 。！？；!?; \
-            and line breaks), each spoken separately and joined with --sentence-silence seconds of silence. \
+            and line breaks), each spoken separately and joined with --sentence-silence seconds of silence; \
+            a sentence longer than --max-chunk characters is split further (at clause punctuation, then \
+            between words) and the WAV is written chunk by chunk, so memory stays flat for any length. \
+            Characters that give no sound are dropped with a warning; text with nothing to say fails. \
             With --output-dir every non-empty input line becomes its own WAV, named by its line number \
             (0001.wav, …). Audio seconds, wall seconds and the real-time factor go to standard error.
             The same text, voice, options and --seed give the same samples.
@@ -59,20 +63,26 @@ struct SynthesizeCommand: ParsableCommand {
     @Option(help: "Silence between sentences, seconds.")
     var sentenceSilence: Double = 0.2
 
+    @Option(help: "Longest piece of text spoken in one model call, in characters (bounds memory; see docs/synthesis.md).")
+    var maxChunk: Int = TextChunker.defaultMaxLength
+
     func validate() throws {
         guard (output == nil) != (outputDir == nil) else { throw ValidationError("give exactly one of -o/--output and --output-dir") }
         guard text == nil || textFile == nil else { throw ValidationError("give --text or --text-file, not both") }
+        guard (8...1000).contains(maxChunk) else { throw ValidationError("--max-chunk must be 8–1000 characters (got \(maxChunk))") }
     }
 
     func run() throws {
         Engine.configure()
+        SynthesisMemory.pinMmapThreshold()
         let loadStart = VoiceSupport.now()
         guard let choice = CheckpointChoice(argument: step) else {
             throw ValidationError("--step must be a step number, 'best' or 'latest' (got '\(step)')")
         }
         let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice,
                                           warn: VoiceSupport.warn)
-        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(named: loaded.manifest.frontend))
+        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(named: loaded.manifest.frontend,
+                                                                                            maxChunkLength: maxChunk))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)
         options.speaker = speaker
         if let lengthScale { options.lengthScale = lengthScale }
@@ -84,7 +94,7 @@ struct SynthesizeCommand: ParsableCommand {
         let loadSeconds = VoiceSupport.now() - loadStart
 
         let input = try readInput()
-        var jobs: [(text: String, url: URL)] = []
+        var jobs: [(text: String, url: URL, label: String?)] = []
         if let outputDir {
             let dir = URL(fileURLWithPath: outputDir)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -92,32 +102,58 @@ struct SynthesizeCommand: ParsableCommand {
             let width = max(4, String(lines.count).count)
             for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let number = String(i + 1), padded = String(repeating: "0", count: max(0, width - number.count)) + number
-                jobs.append((line, dir.appendingPathComponent(padded + ".wav")))
+                jobs.append((line, dir.appendingPathComponent(padded + ".wav"), "line \(i + 1)"))
             }
             guard !jobs.isEmpty else { throw SynthesisError.emptyText("nothing to say: the input has no non-empty line") }
         } else if let output {
             let url = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            jobs.append((input, url))
+            jobs.append((input, url, nil))
+        }
+        if loaded.manifest.frontend == "mandarin" {   // dropped characters and unspeakable text, before any work
+            let mandarin = try MandarinFrontend.bundled()
+            for job in jobs { try TextDiagnostics.requireSpeakable(mandarin.process(job.text), label: job.label) }
         }
 
         var audioSeconds = 0.0, wallSeconds = 0.0
         for job in jobs {
             let start = VoiceSupport.now()
-            let result = try synthesizer.synthesize(job.text, options: options)
+            let seconds = try synthesize(job.text, with: synthesizer, options: options, to: job.url)
             let wall = VoiceSupport.now() - start
-            try AudioFile.write(result.samples, sampleRate: result.sampleRate, to: job.url, format: .pcm16)
-            audioSeconds += result.seconds
+            audioSeconds += seconds
             wallSeconds += wall
             if jobs.count > 1 {
                 FileHandle.standardError.write(Data(String(format: "%@: %.2f s of audio in %.2f s (RTF %.3f)\n",
-                                                           job.url.path, result.seconds, wall, wall / result.seconds).utf8))
+                                                           job.url.path, seconds, wall, wall / seconds).utf8))
             }
         }
         let target = outputDir ?? output ?? ""
         FileHandle.standardError.write(Data(String(
             format: "%@: audio %.2f s, wall %.2f s, real-time factor %.3f (voice '%@' loaded in %.2f s)\n",
             target, audioSeconds, wallSeconds, wallSeconds / max(audioSeconds, 1e-9), loaded.manifest.name, loadSeconds).utf8))
+    }
+
+    /// Speaks `text` into `url` chunk by chunk (the WAV grows as chunks come; only one chunk's
+    /// samples are in memory), with progress and ETA on stderr every 10 s for long texts.
+    /// Returns the seconds of audio written.
+    func synthesize(_ text: String, with synthesizer: VoiceSynthesizer, options: SynthesisOptions, to url: URL) throws -> Double {
+        let writer = try AudioStreamWriter(url: url, sampleRate: synthesizer.voice.sampleRate, format: .pcm16)
+        let start = VoiceSupport.now()
+        var lastReport = start
+        try synthesizer.synthesize(text, options: options) { chunk in
+            try writer.appendSilence(chunk.silenceBefore)
+            try writer.append(chunk.samples)
+            SynthesisMemory.chunkDone()
+            let now = VoiceSupport.now()
+            if now - lastReport >= 10, chunk.index + 1 < chunk.count {
+                lastReport = now
+                let done = Double(chunk.index + 1), eta = (now - start) / done * (Double(chunk.count) - done)
+                FileHandle.standardError.write(Data(String(format: "%@: chunk %d of %d, %.0f s of audio, ETA %.0f s\n",
+                                                           url.path, chunk.index + 1, chunk.count, writer.seconds, eta).utf8))
+            }
+        }
+        try writer.finish()
+        return writer.seconds
     }
 
     func readInput() throws -> String {

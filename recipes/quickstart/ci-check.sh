@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CI-sized end-to-end check of the quickstart recipe: runs run.sh --ci in a temporary folder
-# (2 speakers x 20 sentences, a few training steps) and verifies every stage's outputs, the resume
-# of an extended training budget, and that a re-run skips every stage.
+# (2 speakers x 20 sentences, a few training steps) and verifies every stage's outputs, that the
+# audio holds sound (vits audio stats --require-sound), the resume of an extended training budget,
+# that a re-run skips every stage, and that a second fresh run gives byte-identical corpus, weights
+# and voice (reproducibility).
 #
 #   recipes/quickstart/ci-check.sh [--keep] [--exp DIR]
 #
@@ -34,6 +36,7 @@ if [ -n "$(ls -A "$exp")" ]; then
     exit 2
 fi
 log="$exp/ci-check.log"
+VITS_BIN="${VITS:-$HERE/../../.build/release/vits}"   # what run.sh uses (it builds it when missing)
 
 failures=0
 pass() { echo "ok   $*"; }
@@ -121,6 +124,12 @@ check "samples: $n_sentences WAVs" test "$(count_files "$exp/samples" '*.wav')" 
 for f in "$exp"/samples/*.wav; do
     check "samples: $(basename "$f") is a 22.05 kHz WAV with at least 0.1 s" wav_ok "$f" 22050 4410
 done
+# Sound, not just headers: no NaN/Inf, not constant, RMS without DC above -60 dBFS (vits audio stats).
+check "samples and probe samples hold sound (no NaN/Inf, not constant, RMS >= -60 dBFS)" \
+    "$VITS_BIN" audio stats --require-sound "$exp"/samples/*.wav "$exp"/pretrain/samples/step-00000004/*.wav \
+    "$exp"/finetune/samples/step-00000003/*.wav
+check "corpus and data WAVs hold sound" "$VITS_BIN" audio stats --require-sound \
+    "$exp/corpus/target_male/Wave/000001.wav" "$exp/data/target_male/wavs/target_male/000001.wav"
 
 # A re-run does no work: every stage is skipped.
 rerun="$exp/rerun.log"
@@ -128,6 +137,29 @@ if "$HERE/run.sh" --ci --exp "$exp" > "$rerun" 2>&1; then
     check "re-run: all 7 stages skipped" test "$(grep -c 'skipped in' "$rerun")" = 7
 else
     fail "re-run of run.sh --ci (see $rerun)"
+fi
+
+# Reproducibility: a second run from an empty folder, straight through (no stop at step 2), gives
+# the same bytes: corpus WAVs, resampled data WAVs, every checkpoint tensor file of the last steps
+# and the exported voice. (Spectrogram caches, manifests and logs hold paths and times and are not
+# compared; the weights depend on them.)
+again="$exp/again"
+if "$HERE/run.sh" --ci --exp "$again" > "$exp/again.log" 2>&1; then
+    same() {   # RELATIVE-PATH...
+        local f
+        for f in "$@"; do cmp -s "$exp/$f" "$again/$f" || { echo "differs: $f" >&2; return 1; }; done
+    }
+    wavs() { (cd "$exp" && find "$@" -name '*.wav' -type f | sort); }
+    check "reproducible: corpus WAVs identical in a second fresh run" same $(wavs corpus)
+    check "reproducible: data WAVs identical" same $(wavs data)
+    for f in generator discriminator optimizer-g optimizer-d; do
+        check "reproducible: pretrain step 4 $f identical" same "pretrain/checkpoints/step-00000004/$f.safetensors"
+        check "reproducible: finetune step 3 $f identical" same "finetune/checkpoints/step-00000003/$f.safetensors"
+    done
+    check "reproducible: voice model.safetensors identical" same voice/model.safetensors
+    check "reproducible: samples identical" same $(wavs samples)
+else
+    fail "second fresh run of run.sh --ci (see $exp/again.log)"
 fi
 
 echo "$((failures)) failure(s); $(( $(date +%s) - start )) s"

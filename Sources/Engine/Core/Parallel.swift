@@ -5,8 +5,19 @@ import CBLAS
 /// thread (see `Engine.configure()`), and big kernels split their work here, so BLAS threads never
 /// nest inside our parallel loops.
 public enum Parallel {
-    /// Number of worker threads kernels split across (the number of active cores).
-    public static let workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of worker threads kernels split across: the number of active cores, or
+    /// `VITS_THREADS` (1–256) when set. Results are bit-identical between runs with the same
+    /// worker count (and OpenBLAS kernels); a reduction split into another number of chunks rounds
+    /// differently, so reproducing a run from a machine with another core count needs its count.
+    public static let workers: Int = {
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        guard let value = ProcessInfo.processInfo.environment["VITS_THREADS"] else { return cores }
+        guard let n = Int(value), (1...256).contains(n) else {
+            FileHandle.standardError.write(Data("warning: VITS_THREADS='\(value)' is not a number from 1 to 256; using \(cores) (the active cores)\n".utf8))
+            return cores
+        }
+        return n
+    }()
 
     /// Calls `body` on disjoint chunks covering 0..<count, on up to `workers` threads.
     /// Runs inline when the work is small (`count < minChunk * 2`): dispatching costs microseconds.

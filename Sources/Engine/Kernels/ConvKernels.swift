@@ -229,7 +229,9 @@ enum ConvKernels {
     }
 
     /// dW (+)= Σ_b dy_g · im2col(x_g)ᵀ. `accumulate` false overwrites dW.
-    /// Each worker sums into its own partial (scratch), the partials are added at the end.
+    /// Each worker sums into its own partial (scratch), the partials are added at the end in the
+    /// order of their work ranges, not of the workers' finishing: float addition is not
+    /// associative, and (dW + p₁) + p₂ ≠ (dW + p₂) + p₁ would make training nondeterministic.
     static func backwardWeight(_ geo: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dWeight: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let bg = geo.batch &* geo.groups
@@ -266,7 +268,7 @@ enum ConvKernels {
             return
         }
         let partialsLock = NSLock()
-        var partials: [Storage] = []
+        var partials: [(start: Int, storage: Storage)] = []
         Parallel.forRanges(bg &* chunks) { range in
             let partial = ScratchPool.shared.acquire(wCount)
             partial.pointer.update(repeating: 0, count: wCount)
@@ -288,10 +290,11 @@ enum ConvKernels {
                 }
             }
             partialsLock.lock()
-            partials.append(partial)
+            partials.append((range.lowerBound, partial))
             partialsLock.unlock()
         }
-        for partial in partials {
+        partials.sort { $0.start < $1.start }
+        for (_, partial) in partials {
             let p = partial.pointer
             var j = 0
             while j < wCount { dWeight[j] += p[j]; j &+= 1 }

@@ -29,30 +29,38 @@ public func layerNormChannels(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Flo
         let wantParams = gamma.requiresGrad || beta.requiresGrad
         let dGamma = Tensor(zeros: [channels]), dBeta = Tensor(zeros: [channels])
         let partialsLock = NSLock()
+        var partials: [(start: Int, storage: Storage)] = []
         // Capturing the statistics tensors keeps them alive until backward ran.
         let mp = mean.pointer, rp = rstd.pointer
         let dxp = dx?.pointer, gradp = g.pointer
         Parallel.forRanges(block.count, minChunk: block.minChunk) { range in
-            // Per-worker parameter-gradient partials, summed under a lock once per worker.
-            ScratchPool.shared.withZeroedBuffer(count: 2 &* channels) { partial in
-                ScratchPool.shared.withBuffer(count: 2 &* block.columns) { scratch in
-                    for item in range {
-                        let (b, t0, t1) = block[item]
-                        let offset = b &* channels &* length
-                        ck_layernorm_channels_backward(xp + offset, gp, mp + b &* length, rp + b &* length,
-                                                       gradp + offset, dxp.map { $0 + offset },
-                                                       wantParams ? partial : nil,
-                                                       wantParams ? partial + channels : nil,
-                                                       scratch, channels, length, t0, t1)
-                    }
-                }
-                if wantParams {
-                    partialsLock.lock()
-                    let dg = dGamma.pointer, db = dBeta.pointer
-                    for c in 0..<channels { dg[c] += partial[c]; db[c] += partial[channels &+ c] }
-                    partialsLock.unlock()
+            // Per-worker parameter-gradient partials, added afterwards in the order of the work
+            // ranges (not of finishing), so that the sums are the same bits on every run.
+            let partial = ScratchPool.shared.acquire(2 &* channels)
+            partial.pointer.update(repeating: 0, count: 2 &* channels)
+            ScratchPool.shared.withBuffer(count: 2 &* block.columns) { scratch in
+                for item in range {
+                    let (b, t0, t1) = block[item]
+                    let offset = b &* channels &* length
+                    ck_layernorm_channels_backward(xp + offset, gp, mp + b &* length, rp + b &* length,
+                                                   gradp + offset, dxp.map { $0 + offset },
+                                                   wantParams ? partial.pointer : nil,
+                                                   wantParams ? partial.pointer + channels : nil,
+                                                   scratch, channels, length, t0, t1)
                 }
             }
+            partialsLock.lock()
+            partials.append((range.lowerBound, partial))
+            partialsLock.unlock()
+        }
+        partials.sort { $0.start < $1.start }
+        let dg = dGamma.pointer, db = dBeta.pointer
+        for (_, partial) in partials {
+            if wantParams {
+                let p = partial.pointer
+                for c in 0..<channels { dg[c] += p[c]; db[c] += p[channels &+ c] }
+            }
+            ScratchPool.shared.release(partial)
         }
         return [dx, gamma.requiresGrad ? dGamma : nil, beta.requiresGrad ? dBeta : nil]
     }

@@ -1,3 +1,5 @@
+import Formats
+
 /// The waveform decoder family (`model.decoder`): the reference HiFi-GAN generator, or one of the
 /// inverse-STFT generators of MB-iSTFT-VITS (Kawamura et al., ICASSP 2023; github
 /// MasayaKawamura/MB-iSTFT-VITS, `models.py`). See docs/decoders.md.
