@@ -2,6 +2,7 @@ import Audio
 import Foundation
 import Mandarin
 import VITS
+import Voice
 import XCTest
 
 extension VoiceTests {
