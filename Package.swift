@@ -31,6 +31,9 @@ let package = Package(
         // VITS-exact linear and log-mel spectrograms (FFTW).
         .target(name: "Features", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
 
+        // Objective voice quality: WORLD-style F0/envelope analysis, mel-cepstra, MCD-DTW (docs/evaluation.md).
+        .target(name: "Evaluation", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
+
         // Vectorized elementwise math (AVX2 + glibc libmvec), see docs/engine-kernels.md.
         // -fno-finite-math-only keeps NaN/Inf semantics that -ffast-math would otherwise give up.
         .target(
@@ -52,7 +55,7 @@ let package = Package(
         .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
-        .target(name: "Training", dependencies: ["Engine", "Corpus", "Mandarin", "VITS"]),
+        .target(name: "Training", dependencies: ["Engine", "Corpus", "Mandarin", "VITS", "Evaluation"]),
 
 
         // Command-line interface: one file per command under Sources/vits/.
@@ -62,7 +65,7 @@ let package = Package(
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
-                "Corpus",
+                "Corpus", "Evaluation",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
@@ -73,6 +76,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VoiceTests", dependencies: ["VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )

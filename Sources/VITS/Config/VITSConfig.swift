@@ -186,7 +186,7 @@ extension VITSConfig {
     /// `train.*` keys of the SwiftVITS trainer (read by `VITSTrainingOptions` in the Training target).
     public static let trainerKeys = ["max_steps", "sample_interval", "checkpoint_interval", "keep_last", "boundaries",
                                      "probe_sentences", "lr_decay_unit", "lr_decay_epoch_steps", "grad_clip_norm",
-                                     "validation_items", "max_consecutive_nonfinite"]
+                                     "validation_items", "max_consecutive_nonfinite", "eval_mcd_items"]
 
     private static func readTrain(_ s: Section) -> TrainConfig {
         s.markKnown(trainerKeys)
