@@ -43,7 +43,7 @@ public enum MelCepstrum {
     /// Frequency warping of the cepstrum `input[0…m1]` to `output[0…order]` (SPTK freqt): the input is
     /// fed from its highest quefrency down through a chain of first-order all-pass sections.
     /// `previous` is scratch of order + 1 values.
-    static func freqt(_ input: UnsafePointer<Double>, count m1: Int, order: Int, alpha a: Double,
+    public static func freqt(_ input: UnsafePointer<Double>, count m1: Int, order: Int, alpha a: Double,
                       output c: UnsafeMutablePointer<Double>, previous d: UnsafeMutablePointer<Double>) {
         let b = 1 - a * a
         for j in 0...order { c[j] = 0 }

@@ -18,18 +18,20 @@ struct EvaluateCommand: ParsableCommand {
             With --pairs SYNTH_DIR REF_DIR, scores existing WAVs paired by file name (any sample rate; \
             everything is analysed at 22.05 kHz).
 
-            Figures, per utterance and mean (definitions and algorithms in docs/evaluation.md):
-              mcd_db            mel-cepstral distortion along a DTW alignment, dB (24th-order mel-cepstra of
-                                the CheapTrick envelope, c0 dropped). 0 = identical; clean recordings of
-                                another speaker reading the same text score ~5; a buzz ~13.
-              logf0_rmse_cents  pitch error on frames voiced in both, cents (100 = a semitone)
-              vuv_err           fraction of aligned frames voiced in one and not the other
-              dur_ratio         synthesized / recorded seconds
+            Figures (per utterance and mean; definitions in docs/evaluation.md):
+              mcd_db            mel-cepstral distortion after DTW alignment, dB
+              logf0_rmse_cents  pitch error on frames voiced in both, cents
+              vuv_err           share of aligned frames voiced in only one
+              dur_ratio         synthesized seconds / recorded seconds
+            MCD: 0 = identical; another voice reading the same text ~5; a buzz ~13.
 
             Examples:
               vits evaluate --voice voices/demo --data data/target_male
-              vits evaluate --voice runs/quickstart-finetune --step best --data data/pretrain --speaker target_male --limit 5
-              vits evaluate --voice voices/demo --data data/target_male --split train --limit 20 --json > scores.jsonl
+              vits evaluate --voice runs/ft --step best --data data/pretrain \\
+                  --speaker target_male --limit 5
+              vits evaluate --voice voices/demo --data data/target_male --json
+              vits evaluate --voice voices/demo --data data/target_male \\
+                  --split train --limit 20 --save-dir out/eval
               vits evaluate --pairs out/synth out/recordings
             """)
 

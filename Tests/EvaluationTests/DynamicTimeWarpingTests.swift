@@ -1,5 +1,5 @@
 import XCTest
-@testable import Evaluation
+import Evaluation
 
 final class DynamicTimeWarpingTests: XCTestCase {
     /// One-dimensional sequences whose optimal alignment is known by hand: b repeats a's second

@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-@testable import Evaluation
+import Evaluation
 
 /// Mel-cepstral analysis against pysptk (fixture from scripts/fixtures/make_evaluation_fixtures.py).
 final class MelCepstrumTests: XCTestCase {

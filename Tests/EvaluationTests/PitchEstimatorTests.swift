@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-@testable import Evaluation
+import Evaluation
 
 /// F0 of signals whose F0 is known analytically. Tolerance: 1 % (17 cents), well inside a
 /// semitone, far tighter than the errors the metric is meant to show (hundreds of cents).
@@ -35,7 +35,7 @@ final class PitchEstimatorTests: XCTestCase {
 
     func testSilenceAndNoiseAreUnvoiced() {
         XCTAssertTrue(PitchEstimator(sampleRate: rate).estimate([Double](repeating: 0, count: rate / 4)).allSatisfy { $0 == 0 })
-        var noise = NoiseSource(seed: 7)
+        var noise = TestNoise(seed: 7)
         let x = (0..<rate / 2).map { _ in 0.1 * noise.nextGaussian() }
         let voiced = voicedFrames(PitchEstimator(sampleRate: rate).estimate(x)).count
         XCTAssertLessThan(voiced, 5, "white noise should be (almost) entirely unvoiced")

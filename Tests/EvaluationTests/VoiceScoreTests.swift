@@ -1,7 +1,7 @@
 import XCTest
 import Foundation
 import Audio
-@testable import Evaluation
+import Evaluation
 
 final class VoiceScoreTests: XCTestCase {
     func fixtureURL(_ name: String) throws -> URL {
@@ -32,7 +32,7 @@ final class VoiceScoreTests: XCTestCase {
     /// The figure rises with degradation: more noise, larger MCD.
     func testMCDGrowsWithNoise() throws {
         let clean = try AudioFile.read(fixtureURL("pair/ref.wav"))
-        var noise = NoiseSource(seed: 11)
+        var noise = TestNoise(seed: 11)
         let power = clean.samples.reduce(0) { $0 + Double($1) * Double($1) } / Double(clean.samples.count)
         func noisy(_ snr: Double) -> MonoAudio {
             let sigma = (power / Foundation.pow(10, snr / 10)).squareRoot()
