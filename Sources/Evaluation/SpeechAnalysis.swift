@@ -40,6 +40,12 @@ public enum SpeechAnalysis {
         let alpha = MelCepstrum.alpha(sampleRate: sampleRate)
         let frames = f0.count, size = cheapTrick.fftSize, half = size / 2
         var mc = [Double](repeating: 0, count: frames * (order + 1))
+        // The noise floor of each signal is its own realization (WORLD draws it from one running
+        // generator per analysis): seeding from the frame index alone would give two different
+        // signals the same floor in their silent frames, which then match exactly under DTW and
+        // pull MCD down wherever both sides have digital silence.
+        var signalSeed: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(signal.count)
+        for v in signal { signalSeed = (signalSeed ^ v.bitPattern) &* 0x0000_0100_0000_01B3 }
         signal.withUnsafeBufferPointer { xs in
             f0.withUnsafeBufferPointer { f0s in
                 mc.withUnsafeMutableBufferPointer { out in
@@ -52,8 +58,8 @@ public enum SpeechAnalysis {
                         let previous = UnsafeMutablePointer<Double>.allocate(capacity: order &+ 1)
                         defer { scratch.deallocate(); logEnvelope.deallocate(); previous.deallocate() }
                         for frame in range {
-                            // Seeded per frame: the same frame gets the same noise floor whatever the split.
-                            var noise = NoiseSource(seed: UInt64(frame) &* 0x2545_F491_4F6C_DD1D &+ 1)
+                            // Seeded per signal and frame: the same floor whatever the split across cores.
+                            var noise = NoiseSource(seed: signalSeed &+ UInt64(frame) &* 0x2545_F491_4F6C_DD1D)
                             cheapTrick.logEnvelope(signal: x, count: n, f0: f[frame], position: Double(frame) * 0.005,
                                                    workspace: workspace, scratch: scratch, noise: &noise,
                                                    logEnvelope: logEnvelope)
