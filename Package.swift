@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // SwiftVITS — train, fine-tune and run VITS voices natively.
 // Layering (each target imports only targets above it in this list):
-//   C shims → CKernels → Formats → Audio → Features → Engine → Mandarin → Corpus → VITS → Training → vits
+//   C shims → CKernels → Formats → Audio → Features, Evaluation → Engine → Mandarin → Corpus → VITS → Training → vits
 import PackageDescription
 
 /// Hot numeric targets: dynamic exclusivity checks off (they block vectorisation of loops over
