@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // SwiftVITS — train, fine-tune and run VITS voices natively.
 // Layering (each target imports only targets above it in this list):
-//   C shims → CKernels → Formats → Audio → Features → Engine → Mandarin → Corpus → VITS
+//   C shims → CKernels → Formats → Audio → Features, Evaluation → Engine → Mandarin → Corpus → VITS
 //   → ReferenceCheck, Training → Voice → vits
 import PackageDescription
 
@@ -32,6 +32,9 @@ let package = Package(
         // VITS-exact linear and log-mel spectrograms (FFTW).
         .target(name: "Features", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
 
+        // Objective voice quality: WORLD-style F0/envelope analysis, mel-cepstra, MCD-DTW (docs/evaluation.md).
+        .target(name: "Evaluation", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
+
         // Vectorized elementwise math (AVX2 + glibc libmvec), see docs/engine-kernels.md.
         // -fno-finite-math-only keeps NaN/Inf semantics that -ffast-math would otherwise give up.
         .target(
@@ -53,7 +56,7 @@ let package = Package(
         .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
-        .target(name: "Training", dependencies: ["Engine", "Audio", "Corpus", "Mandarin", "VITS"]),
+        .target(name: "Training", dependencies: ["Engine", "Audio", "Corpus", "Mandarin", "VITS", "Evaluation"]),
 
         // Checks the VITS implementation against reference fixtures (`vits check-reference`).
         .target(name: "ReferenceCheck", dependencies: ["Engine", "Formats", "VITS"]),
@@ -69,7 +72,7 @@ let package = Package(
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
-                "Corpus", "ReferenceCheck", "Voice",
+                "Corpus", "ReferenceCheck", "Voice", "Evaluation",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
@@ -80,6 +83,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VoiceTests", dependencies: ["Voice", "VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "ReferenceCheck", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,6 +1,8 @@
 import Foundation
 import Engine
 import Corpus
+import Evaluation
+import Audio
 import Mandarin
 import VITS
 
@@ -18,6 +20,9 @@ public struct VITSTrainingOptions: Sendable {
     public var gradClipNorm: Float?
     public var probeSentences: [String]
     public var validationItems: Int
+    /// Held-out utterances synthesized from text at each evaluation and scored against their
+    /// recordings (MCD-DTW, log-F0 RMSE, V/UV; docs/evaluation.md). 0 (default) turns it off.
+    public var evalMCDItems: Int
 
     public static let defaultProbes = ["今天天气很好，我们去公园散步吧。", "请在十点以前把报告发给我。"]
 
@@ -41,6 +46,8 @@ public struct VITSTrainingOptions: Sendable {
         gradClipNorm = train.gradClipNorm.map { Float($0) }
         probeSentences = train.probeSentences ?? Self.defaultProbes
         validationItems = train.validationItems
+        evalMCDItems = train.evalMCDItems
+        guard evalMCDItems >= 0 else { throw TrainingError.invalidArgument("train.eval_mcd_items: expected 0 or more, found \(evalMCDItems)") }
     }
 }
 
@@ -258,7 +265,38 @@ public final class VITSTrainingTask: TrainingTask {
                 n += Double(idx.count)
             }
         }
-        return ["mel_l1": melSum / n, "kl": klSum / n]
+        var metrics = ["mel_l1": melSum / n, "kl": klSum / n]
+        for (key, value) in try speechQuality(validationSet) { metrics[key] = value }
+        return metrics
+    }
+
+    /// Speaks the first `eval_mcd_items` validation utterances from their tokens (inference, fixed
+    /// noise seed, no gradients) and scores them against their recordings: the means of MCD-DTW (dB),
+    /// log-F0 RMSE (cents) and V/UV disagreement — what a listener hears, where mel L1 of the
+    /// posterior path does not tell.
+    private func speechQuality(_ validationSet: CorpusDataset) throws -> [String: Double] {
+        let count = min(options.evalMCDItems, validationSet.count)
+        guard count > 0 else { return [:] }
+        var scores: [PairScore] = []
+        for i in 0..<count {
+            let item = try validationSet.item(i)
+            let tokens = item.tokens
+            // Long enough for a slow early model, short enough that an untrained one cannot stall the run.
+            let maxFrames = max(4 * item.frames, 200)
+            let out = try generator.infer(tokens: IntTensor(shape: [1, tokens.count], values: tokens),
+                                          tokenLengths: [tokens.count], speakers: config.isMultiSpeaker ? [item.speakerID] : nil,
+                                          maxFrames: maxFrames, noise: GeneratorNoise(RandomGenerator(seed: 0x5EED_0003)))
+            let samples = Array(out.audio.scalars.prefix(out.frameLengths[0] * config.data.hopLength))
+            let rate = config.data.samplingRate
+            guard Double(samples.count) / Double(rate) >= 0.05, Double(item.wav.count) / Double(rate) >= 0.05 else { continue }
+            scores.append(try VoiceScorer.score(synthesized: MonoAudio(samples: samples, sampleRate: rate),
+                                                recorded: MonoAudio(samples: item.wav, sampleRate: rate), name: item.id))
+        }
+        guard !scores.isEmpty else { return [:] }
+        let mean = ScoreSummary(scores).mean
+        var metrics = ["mcd_db": mean.mcdDecibels, "vuv_err": mean.voicingDisagreement, "dur_ratio": mean.durationRatio]
+        if let f0 = mean.logF0RMSECents { metrics["logf0_rmse_cents"] = f0 }
+        return metrics
     }
 
     /// The probe sentences, synthesized with a fixed seed (speaker 0).

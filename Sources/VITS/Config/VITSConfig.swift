@@ -73,6 +73,9 @@ public struct TrainConfig: Equatable, Sendable {
     public var lrDecayEpochSteps: Int = 100
     public var gradClipNorm: Double?
     public var validationItems: Int = 8
+    /// `eval_mcd_items`: validation utterances spoken and scored (MCD, log-F0, V/UV, duration) at each
+    /// evaluation; 0 turns the quality evaluation off.
+    public var evalMCDItems: Int = 0
     /// Sub-band STFT loss of the mb_istft decoder (`fft_sizes`, `hop_sizes`, `win_lengths`; DecoderConfig.swift).
     public var subbandLoss: SubbandLossSettings = .authors
 }
@@ -248,6 +251,7 @@ extension VITSConfig {
         train.lrDecayEpochSteps = s.int("lr_decay_epoch_steps", default: train.lrDecayEpochSteps)
         train.gradClipNorm = s.optionalDouble("grad_clip_norm")
         train.validationItems = s.int("validation_items", default: train.validationItems)
+        train.evalMCDItems = s.int("eval_mcd_items", default: train.evalMCDItems)
         train.subbandLoss = readSubbandLoss(s)
         return train
     }
