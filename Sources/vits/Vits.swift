@@ -23,5 +23,6 @@ struct Vits: ParsableCommand {
             DoctorCommand.self,
             ExportCommand.self,
             SynthesizeCommand.self,
+            ImportCommand.self,
         ])
 }
