@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
 
         // File formats: safetensors and NumPy .npy (no dependencies).
         .target(name: "Formats"),
@@ -45,6 +46,9 @@ let package = Package(
         // Mandarin text frontend: normalization, G2P, phoneme inventory, Biaobei labels (Foundation only).
         .target(name: "Mandarin", resources: [.copy("Resources")]),
 
+        // Piper 1.x phonemes and ids through espeak-ng (docs/piper.md).
+        .target(name: "PiperPhonemes", dependencies: ["CEspeakNG"]),
+
         // Corpora, manifests, feature cache, bucketed batches.
         .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
@@ -62,7 +66,7 @@ let package = Package(
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
-                "Corpus",
+                "Corpus", "PiperPhonemes",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
@@ -73,7 +77,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VoiceTests", dependencies: ["VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PiperImportTests", dependencies: ["VITS", "Training", "Engine", "Formats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PiperImportTests", dependencies: ["VITS", "Training", "Engine", "Formats", "PiperPhonemes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
     ]
 )

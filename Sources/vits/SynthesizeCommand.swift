@@ -71,7 +71,7 @@ struct SynthesizeCommand: ParsableCommand {
         }
         let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice, checksum: VoiceSupport.checksum,
                                           warn: VoiceSupport.warn)
-        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(named: loaded.manifest.frontend))
+        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(for: loaded))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)
         options.speaker = speaker
         if let lengthScale { options.lengthScale = lengthScale }

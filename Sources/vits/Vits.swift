@@ -24,5 +24,6 @@ struct Vits: ParsableCommand {
             ExportCommand.self,
             SynthesizeCommand.self,
             ImportCommand.self,
+            PhonemizeCommand.self,
         ])
 }

@@ -4,6 +4,7 @@ import Foundation
 import Engine
 @testable import VITS
 import Training
+import PiperPhonemes
 
 /// Fixtures: scripts/fixtures/make_piper_fixtures.py (Piper's own model code, random weights;
 /// onnxruntime's output saved beside the ONNX file).
@@ -165,5 +166,34 @@ final class PiperImportTests: XCTestCase {
     func testCRC32KnownValue() {
         XCTAssertEqual(CRC32.checksum(Data("123456789".utf8)), 0xCBF4_3926)
         XCTAssertEqual(CRC32.checksum(Data()), 0)
+    }
+
+    // MARK: Piper phonemes (espeak-ng)
+
+    /// Expected ids: piper-tts 1.8.0 (`EspeakPhonemizer().phonemize` + `phonemes_to_ids` with its
+    /// DEFAULT_PHONEME_ID_MAP, the subset below) on the same texts.
+    func testPhonemesAndIdsEqualPiperTTS() throws {
+        let map: [String: [Int]] = ["_": [0], "^": [1], "$": [2], " ": [3], "!": [4], ",": [8], ".": [10], ";": [12], "?": [13],
+            "a": [14], "d": [17], "e": [18], "f": [19], "h": [20], "i": [21], "j": [22], "k": [23], "l": [24], "n": [26], "o": [27],
+            "s": [31], "t": [32], "u": [33], "v": [34], "w": [35], "ɑ": [51], "ə": [59], "ɛ": [61], "ɜ": [62], "ɡ": [66], "ɪ": [74],
+            "ɹ": [88], "ɾ": [92], "ʊ": [100], "ˈ": [120], "ː": [122]]
+        let english = try PiperPhonemizer(espeakVoice: "en-us", phonemeIDMap: map)
+        let sentences = try english.phonemes("Hello, world. How are you? Fine!")
+        XCTAssertEqual(sentences.map { $0.joined() }, ["həlˈoʊ, wˈɜːld.", "hˈaʊ ɑːɹ juː?", "fˈaɪn!"])
+        XCTAssertEqual(sentences.map { english.ids($0).ids }, [
+            [1, 0, 20, 0, 59, 0, 24, 0, 120, 0, 27, 0, 100, 0, 8, 0, 3, 0, 35, 0, 120, 0, 62, 0, 122, 0, 24, 0, 17, 0, 10, 0, 2],
+            [1, 0, 20, 0, 120, 0, 14, 0, 100, 0, 3, 0, 51, 0, 122, 0, 88, 0, 3, 0, 22, 0, 33, 0, 122, 0, 13, 0, 2],
+            [1, 0, 19, 0, 120, 0, 14, 0, 74, 0, 26, 0, 4, 0, 2]])
+        let german = try PiperPhonemizer(espeakVoice: "de", phonemeIDMap: map)
+        let de = try german.phonemes("Guten Tag; wie geht es dir?")
+        XCTAssertEqual(de.count, 1, "a semicolon does not end a sentence")
+        XCTAssertEqual(german.ids(de[0]).ids, [1, 0, 66, 0, 120, 0, 33, 0, 122, 0, 32, 0, 59, 0, 26, 0, 3, 0, 32, 0, 120, 0, 51, 0, 122, 0,
+            23, 0, 12, 0, 3, 0, 34, 0, 21, 0, 122, 0, 3, 0, 66, 0, 120, 0, 18, 0, 122, 0, 32, 0, 3, 0, 61, 0, 31, 0, 3, 0, 17, 0,
+            120, 0, 21, 0, 122, 0, 92, 0, 13, 0, 2])
+        XCTAssertThrowsError(try PiperPhonemizer(espeakVoice: "en-us", phonemeIDMap: ["_": [0]]))
+        XCTAssertEqual(try english.phonemes("").count, 0)
+        XCTAssertThrowsError(try PiperPhonemizer(espeakVoice: "no-such-voice", phonemeIDMap: map).phonemes("a")) { error in
+            XCTAssertTrue("\(error)".contains("no-such-voice"))
+        }
     }
 }
