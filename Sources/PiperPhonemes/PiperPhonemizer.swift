@@ -66,10 +66,12 @@ public enum Espeak {
 
     /// The clause terminator as Piper reports it, from the clause's text: `.` `?` `!` end a
     /// sentence, `,` `:` `;` do not, an ellipsis is no terminator, and the end of the text ends a
-    /// sentence. Closing quotes and brackets after the mark are looked through.
+    /// sentence. espeak-ng leaves its text pointer one character into the next clause (it reads
+    /// ahead), so that character is dropped first; quotes and brackets around the mark are looked through.
     static func terminator(of clause: String, atEnd: Bool) -> (String, Bool) {
         var tail = Substring(clause)
-        while let last = tail.last, last.isWhitespace || "\"'”’»)]}\u{0}".contains(last) { tail = tail.dropLast() }
+        if !atEnd { while let last = tail.last, last.isLetter || last.isNumber { tail = tail.dropLast() } }
+        while let last = tail.last, last.isWhitespace || "\"'“”‘’«»()[]{}\u{0}".contains(last) { tail = tail.dropLast() }
         if tail.hasSuffix("..") || tail.hasSuffix("…") { return ("", atEnd) }
         switch tail.last {
         case "."?: return (".", true)
