@@ -43,7 +43,13 @@ public enum Espeak {
             }
             initialized = true
         }
-        guard espeak_SetVoiceByName(voice) == EE_OK else {
+        // Piper names voices by language (`fr-fr`); Debian's espeak-ng finds some of those only by language.
+        let selected = espeak_SetVoiceByName(voice) == EE_OK || voice.withCString { language -> Bool in
+            var spec = espeak_VOICE()
+            spec.languages = language
+            return espeak_SetVoiceByProperties(&spec) == EE_OK
+        }
+        guard selected else {
             throw .unknownVoice("espeak-ng has no voice '\(voice)' (list them with `espeak-ng --voices`)")
         }
         var bytes = Array(text.utf8)

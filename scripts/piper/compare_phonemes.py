@@ -10,7 +10,7 @@ Usage (for checks only; needs `pip install piper-tts`):
 """
 import argparse, gettext, glob, json, os, re, subprocess, sys
 
-VOICES = {"en": "en-us", "de": "de", "fr": "fr-fr", "es": "es"}
+VOICES = {"en": "en-us", "de": "de", "fr": "fr", "es": "es"}
 
 
 def sentences(lang, n):
