@@ -47,7 +47,11 @@ public enum Espeak {
         let selected = espeak_SetVoiceByName(voice) == EE_OK || voice.withCString { language -> Bool in
             var spec = espeak_VOICE()
             spec.languages = language
-            return espeak_SetVoiceByProperties(&spec) == EE_OK
+            guard espeak_SetVoiceByProperties(&spec) == EE_OK, let current = espeak_GetCurrentVoice(),
+                  let languages = current.pointee.languages else { return false }
+            // espeak-ng falls back to some voice for any language; accept only one that speaks it
+            // (`languages` is a priority byte followed by the language name).
+            return String(cString: languages + 1).lowercased() == voice.lowercased()
         }
         guard selected else {
             throw .unknownVoice("espeak-ng has no voice '\(voice)' (list them with `espeak-ng --voices`)")
