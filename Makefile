@@ -7,7 +7,7 @@ CONFIG ?= release
 BIN := .build/$(CONFIG)/vits
 
 # Debian packages the native targets link against (see docs/dependencies.md).
-APT_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev espeak-ng
+APT_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev espeak-ng libespeak-ng-dev
 
 .PHONY: bootstrap build demo test bench bench-compare clean
 

@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
 
         // File formats: safetensors and NumPy .npy (no dependencies).
         .target(name: "Formats"),
@@ -49,6 +50,9 @@ let package = Package(
         // Mandarin text frontend: normalization, G2P, phoneme inventory, Biaobei labels (Foundation only).
         .target(name: "Mandarin", resources: [.copy("Resources")]),
 
+        // Piper 1.x phonemes and ids through espeak-ng (docs/piper.md).
+        .target(name: "PiperPhonemes", dependencies: ["CEspeakNG"]),
+
         // Corpora, manifests, feature cache, bucketed batches.
         .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
@@ -72,7 +76,7 @@ let package = Package(
                 "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
-                "Corpus", "ReferenceCheck", "Voice", "Evaluation",
+                "Corpus", "ReferenceCheck", "Voice", "Evaluation", "PiperPhonemes",
             ]),
 
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
@@ -85,5 +89,6 @@ let package = Package(
         .testTarget(name: "VoiceTests", dependencies: ["Voice", "VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "ReferenceCheck", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PiperImportTests", dependencies: ["Voice", "VITS", "Training", "Engine", "Formats", "PiperPhonemes"], resources: [.copy("Fixtures")]),
     ]
 )

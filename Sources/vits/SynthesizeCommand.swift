@@ -81,8 +81,7 @@ struct SynthesizeCommand: ParsableCommand {
         }
         let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice,
                                           warn: VoiceSupport.warn)
-        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(named: loaded.manifest.frontend,
-                                                                                            maxChunkLength: maxChunk))
+        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(for: loaded, maxChunkLength: maxChunk))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)
         options.speaker = speaker
         if let lengthScale { options.lengthScale = lengthScale }

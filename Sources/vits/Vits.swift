@@ -24,5 +24,7 @@ struct Vits: ParsableCommand {
             ExportCommand.self,
             SynthesizeCommand.self,
             EvaluateCommand.self,
+            ImportCommand.self,
+            PhonemizeCommand.self,
         ])
 }
