@@ -7,7 +7,7 @@
 #   4 pretrain    a tiny multi-speaker VITS (vits train)
 #   5 finetune    on target_male from the pretrained run (vits finetune --from EXP/pretrain)
 #   6 export      the fine-tuned voice bundle (vits export --fp16)
-#   7 synthesize  a few Chinese sentences into EXP/samples/
+#   7 synthesize  a few Chinese sentences into EXP/samples/, then vits evaluate against the recordings (EXP/quality.txt)
 #
 # Every stage is idempotent: it skips when its output is complete and otherwise continues where it
 # stopped (the training stages resume from their newest checkpoint). Re-run the same command after
@@ -33,7 +33,8 @@ Stages (ESPnet style; each skips when its output is complete, re-running continu
   4 pretrain    vits train    --config EXP/conf/pretrain.json --data EXP/data/pretrain --run EXP/pretrain
   5 finetune    vits finetune --from EXP/pretrain --data EXP/data/$TARGET --run EXP/finetune --freeze text-encoder
   6 export      vits export --run EXP/finetune --out EXP/voice --fp16
-  7 synthesize  vits synthesize --voice EXP/voice --speaker $TARGET: each line of the text file -> EXP/samples/NN.wav
+  7 synthesize  vits synthesize --voice EXP/voice --speaker $TARGET: each line of the text file -> EXP/samples/NN.wav;
+                then vits evaluate on the held-out target sentences -> EXP/quality.txt
 
 Options:
   --stage N                first stage to run (default 1)
@@ -227,12 +228,17 @@ if in_range 7; then
         end_stage skipped
     else
         synthesize_sentences 7 "$VOICE" "$SAMPLES" --speaker "$TARGET"
+        # The voice's quality against the target's own recordings of the held-out sentences
+        # (vits evaluate: MCD-DTW, log-F0 RMSE, V/UV, duration ratio; docs/evaluation.md).
+        run "$VITS" evaluate --voice "$VOICE" --data "$DATA_FT" --speaker "$TARGET" --limit 8 > "$EXP/quality.txt" \
+            || die "stage 7: vits evaluate failed (see $EXP/quality.txt)"
+        sed 's/^/    /' "$EXP/quality.txt" | tail -n 3
         mark 7 "$sig"
         end_stage ran
     fi
 fi
 
 log "done: stages $stage-$stop_stage. Timings: $EXP/timings.tsv"
-[ "$stop_stage" -lt 7 ] || log "samples: $SAMPLES/*.wav (voice: $VOICE)"
+[ "$stop_stage" -lt 7 ] || log "samples: $SAMPLES/*.wav (voice: $VOICE); quality against the recordings: $EXP/quality.txt"
 exit
 }

@@ -47,7 +47,7 @@ public struct PiperHyperParameters: Sendable, Equatable {
     public init(numSymbols: Int) { self.numSymbols = numSymbols }
 
     /// From a Lightning checkpoint's `hyper_parameters` (unknown keys are ignored; absent keys keep Piper's defaults).
-    public init(lightning h: [String: Any]) throws(VoiceError) {
+    public init(lightning h: [String: Any]) throws(ModelImportError) {
         guard let symbols = (h["num_symbols"] as? NSNumber)?.intValue, symbols > 0 else {
             throw .corrupt("the checkpoint's hyper_parameters lack a positive num_symbols (not a Piper checkpoint?)")
         }
@@ -123,7 +123,7 @@ public struct PiperHyperParameters: Sendable, Equatable {
         return (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 
-    public func config(source: String) throws(VoiceError) -> VITSConfig {
+    public func config(source: String) throws(ModelImportError) -> VITSConfig {
         do { return try VITSConfig.parse(referenceConfig(), source: source) } catch {
             throw .unsupported("\(source): the architecture read from the file is not one this VITS builds: \(error)")
         }
@@ -131,10 +131,10 @@ public struct PiperHyperParameters: Sendable, Equatable {
 }
 
 /// Weight helpers shared by the importers.
-enum ImportedWeights {
+public enum ImportedWeights {
     /// `w` as weight norm's pair: v = w, g = ‖w‖ over every axis but 0, so g·v/‖v‖ = w.
     /// An all-zero row gets g = 0 and v = 1 (its weight stays 0, the norm stays finite).
-    static func weightNormPair(_ w: Tensor) -> (g: Tensor, v: Tensor) {
+    public static func weightNormPair(_ w: Tensor) -> (g: Tensor, v: Tensor) {
         let rows = w.shape[0], n = w.count / max(rows, 1)
         var gShape = [rows]
         gShape.append(contentsOf: [Int](repeating: 1, count: w.shape.count - 1))
@@ -155,7 +155,7 @@ enum ImportedWeights {
     /// Keys a Piper ONNX file cannot hold: modules the exported inference graph never runs
     /// (the duration predictor's posterior flows and the first spline flow, which the reference's
     /// reverse pass drops) and the posterior encoder.
-    static func isAbsentFromInferenceGraph(_ key: String) -> Bool {
+    public static func isAbsentFromInferenceGraph(_ key: String) -> Bool {
         key.hasPrefix("enc_q.") || key.hasPrefix("dp.post_") || key.hasPrefix("dp.flows.1.")
     }
 }

@@ -26,9 +26,9 @@ public struct ImportedCheckpoint {
 
     public static func read(_ url: URL) throws -> ImportedCheckpoint {
         let file: TorchCheckpointFile
-        do { file = try TorchCheckpointFile(url: url) } catch { throw VoiceError.notAVoice("\(error)") }
+        do { file = try TorchCheckpointFile(url: url) } catch { throw ModelImportError.notACheckpoint("\(error)") }
         guard let root = file.root.dict else {
-            throw VoiceError.notAVoice("\(url.path): the checkpoint holds \(file.root), not a dict")
+            throw ModelImportError.notACheckpoint("\(url.path): the checkpoint holds \(file.root), not a dict")
         }
         if let state = root["state_dict"]?.dict {
             var g: [String: Tensor] = [:], d: [String: Tensor] = [:]
@@ -40,7 +40,7 @@ public struct ImportedCheckpoint {
                 }
             }
             guard !g.isEmpty else {
-                throw VoiceError.notAVoice("\(url.path): a Lightning checkpoint without model_g.* weights (not a Piper VITS checkpoint)")
+                throw ModelImportError.notACheckpoint("\(url.path): a Lightning checkpoint without model_g.* weights (not a Piper VITS checkpoint)")
             }
             var out = ImportedCheckpoint(layout: .lightning, generator: g, discriminator: d.isEmpty ? nil : d)
             if let h = root["hyper_parameters"] { out.hyperParameters = try PiperHyperParameters(lightning: plain(h) as? [String: Any] ?? [:]) }
@@ -62,14 +62,14 @@ public struct ImportedCheckpoint {
             let name = key.hasPrefix("module.") ? String(key.dropFirst(7)) : key
             weights[name] = try tensor(file, value, key)
         }
-        guard !weights.isEmpty else { throw VoiceError.notAVoice("\(url.path): no tensors in the checkpoint's state dict") }
+        guard !weights.isEmpty else { throw ModelImportError.notACheckpoint("\(url.path): no tensors in the checkpoint's state dict") }
         var out = ImportedCheckpoint(layout: layout)
         if weights.keys.contains(where: { $0.hasPrefix("discriminators.") }) {
             out.discriminator = weights
         } else if weights.keys.contains("enc_p.emb.weight") {
             out.generator = weights
         } else {
-            throw VoiceError.notAVoice("\(url.path): the state dict is neither a VITS generator (enc_p.emb.weight) nor a discriminator (discriminators.*)")
+            throw ModelImportError.notACheckpoint("\(url.path): the state dict is neither a VITS generator (enc_p.emb.weight) nor a discriminator (discriminators.*)")
         }
         if case .int(let i)? = root["iteration"] { out.step = Int(i) }
         out.learningRate = root["learning_rate"]?.number
@@ -78,7 +78,7 @@ public struct ImportedCheckpoint {
     }
 
     static func tensor(_ file: TorchCheckpointFile, _ value: PickleValue, _ key: String) throws -> Tensor {
-        guard let ref = value.tensor else { throw VoiceError.corrupt("\(file.path): \(key) is \(value), not a tensor") }
+        guard let ref = value.tensor else { throw ModelImportError.corrupt("\(file.path): \(key) is \(value), not a tensor") }
         let values = try file.floats(ref, name: key)
         return Tensor(shape: ref.shape, data: values)
     }
