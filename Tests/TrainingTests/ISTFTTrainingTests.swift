@@ -29,7 +29,7 @@ extension VITSTrainingTests {
             let raw = try istftConfig(decoder: decoder)
             let config = try VITSConfig.parse(raw)
             XCTAssertEqual(config.model.decoder.kind.rawValue, decoder)
-            let options = try VITSTrainingOptions(rawConfig: raw, maxStepsOverride: nil)
+            let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
             let task = try VITSTrainingTask(config: config, options: options, data: VITSTrainingTests.data, warn: { _ in })
             XCTAssertTrue(task.generator.dec is ISTFTGenerator)
             let before = task.generator.stateDict().mapValues(\.scalars)
