@@ -97,19 +97,14 @@ public final class Generator: Module {
     /// The last activation (before conv_post) is `F.leaky_relu` with its default slope.
     public static let finalLeakySlope: Float = 0.01
 
-    /// Initialisation is the reference's effective one: PyTorch's default conv init everywhere. (The
-    /// reference also calls `init_weights` (N(0, 0.01)) on `ups` and the resblock convs, but only after
-    /// `weight_norm` has replaced `weight` by a derived tensor, so it changes neither g nor v.)
-    public init(initialChannel: Int, resblock: ResBlockKind, resblockKernelSizes: [Int], resblockDilationSizes: [[Int]],
-                upsampleRates: [Int], upsampleInitialChannel: Int, upsampleKernelSizes: [Int], ginChannels: Int = 0,
-                generator: RandomGenerator) {
-        precondition(upsampleRates.count == upsampleKernelSizes.count, "Generator: one kernel size per upsampling rate")
-        precondition(resblockKernelSizes.count == resblockDilationSizes.count, "Generator: one dilation list per resblock kernel")
-        precondition(!resblockKernelSizes.isEmpty, "Generator: needs at least one resblock kernel size")
-        let c0 = upsampleInitialChannel
-        kernelsPerStage = resblockKernelSizes.count
-        convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
-        let upLayers = zip(upsampleRates, upsampleKernelSizes).enumerated().map { i, uk in
+    /// The upsampling stages every HiFi-GAN-style decoder shares (this generator and the iSTFT family):
+    /// per stage a weight-normed transposed conv halving the channels, then one residual block per
+    /// kernel size. Built ups first, then blocks, the reference's parameter creation order (the
+    /// random initialisation depends on it).
+    static func upsamplingStages(initialChannel c0: Int, upsampleRates: [Int], upsampleKernelSizes: [Int], resblock: ResBlockKind,
+                                 resblockKernelSizes: [Int], resblockDilationSizes: [[Int]],
+                                 generator: RandomGenerator) -> (ups: [ConvTranspose1d], blocks: [HiFiGANResBlock]) {
+        let ups = zip(upsampleRates, upsampleKernelSizes).enumerated().map { i, uk in
             ConvTranspose1d(c0 >> i, c0 >> (i + 1), kernelSize: uk.1, stride: uk.0, padding: (uk.1 - uk.0) / 2,
                             weightNorm: true, generator: generator)
         }
@@ -123,6 +118,24 @@ public final class Generator: Module {
                 }
             }
         }
+        return (ups, blocks)
+    }
+
+    /// Initialisation is the reference's effective one: PyTorch's default conv init everywhere. (The
+    /// reference also calls `init_weights` (N(0, 0.01)) on `ups` and the resblock convs, but only after
+    /// `weight_norm` has replaced `weight` by a derived tensor, so it changes neither g nor v.)
+    public init(initialChannel: Int, resblock: ResBlockKind, resblockKernelSizes: [Int], resblockDilationSizes: [[Int]],
+                upsampleRates: [Int], upsampleInitialChannel: Int, upsampleKernelSizes: [Int], ginChannels: Int = 0,
+                generator: RandomGenerator) {
+        precondition(upsampleRates.count == upsampleKernelSizes.count, "Generator: one kernel size per upsampling rate")
+        precondition(resblockKernelSizes.count == resblockDilationSizes.count, "Generator: one dilation list per resblock kernel")
+        precondition(!resblockKernelSizes.isEmpty, "Generator: needs at least one resblock kernel size")
+        let c0 = upsampleInitialChannel
+        kernelsPerStage = resblockKernelSizes.count
+        convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
+        let (upLayers, blocks) = Generator.upsamplingStages(
+            initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, resblock: resblock,
+            resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes, generator: generator)
         self.blocks = blocks
         convPost = Conv1d(c0 >> upsampleRates.count, 1, kernelSize: 7, padding: 3, bias: false, generator: generator)
         cond = ginChannels > 0 ? Conv1d(ginChannels, c0, kernelSize: 1, generator: generator) : nil

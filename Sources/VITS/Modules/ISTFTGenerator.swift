@@ -75,20 +75,9 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
         kernelsPerStage = resblockKernelSizes.count
         bands = kind == .istft ? 1 : subbands
         convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, weightNorm: true, generator: generator)
-        let upLayers = zip(upsampleRates, upsampleKernelSizes).enumerated().map { i, uk in
-            ConvTranspose1d(c0 >> i, c0 >> (i + 1), kernelSize: uk.1, stride: uk.0, padding: (uk.1 - uk.0) / 2,
-                            weightNorm: true, generator: generator)
-        }
-        var blocks: [HiFiGANResBlock] = []
-        for i in 0..<upsampleRates.count {
-            let channels = c0 >> (i + 1)
-            for (k, dilations) in zip(resblockKernelSizes, resblockDilationSizes) {
-                switch resblock {
-                case .one: blocks.append(ResBlock1(channels: channels, kernelSize: k, dilations: dilations, generator: generator))
-                case .two: blocks.append(ResBlock2(channels: channels, kernelSize: k, dilations: dilations, generator: generator))
-                }
-            }
-        }
+        let (upLayers, blocks) = Generator.upsamplingStages(
+            initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, resblock: resblock,
+            resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes, generator: generator)
         self.blocks = blocks
         post = Conv1d(c0 >> upsampleRates.count, bands * (istftNFFT + 2), kernelSize: 7, padding: 3,
                       weightNorm: true, generator: generator)
