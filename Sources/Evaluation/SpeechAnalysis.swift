@@ -33,9 +33,9 @@ public enum SpeechAnalysis {
         return features
     }
 
-    /// F0 (YIN), CheapTrick envelope and its mel-cepstrum, frames split across cores.
+    /// F0 (Harvest), CheapTrick envelope and its mel-cepstrum, frames split across cores.
     public static func analyze(_ signal: [Double], sampleRate: Int, order: Int = order) -> SpeechFeatures {
-        let f0 = PitchEstimator(sampleRate: sampleRate).estimate(signal)
+        let f0 = Harvest(sampleRate: sampleRate).estimate(signal)
         let cheapTrick = CheapTrick(sampleRate: sampleRate)
         let alpha = MelCepstrum.alpha(sampleRate: sampleRate)
         let frames = f0.count, size = cheapTrick.fftSize, half = size / 2
