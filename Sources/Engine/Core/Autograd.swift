@@ -18,14 +18,11 @@ public final class GradNode {
     /// `inputs[i].requiresGrad` at record time: only these inputs receive gradients.
     public private(set) var inputNeedsGrad: [Bool]
     private var backwardFn: ((Tensor) -> [Tensor?])?
-    nonisolated(unsafe) static var legacyTMP = ProcessInfo.processInfo.environment["TMP_LEGACY_AUTOGRAD"] != nil
-    var legacy = false
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.name = name
         self.inputs = inputs
         self.inputNeedsGrad = inputs.map(\.requiresGrad)
-        if GradNode.legacyTMP { legacy = true }
         self.backwardFn = backward
     }
 
@@ -37,7 +34,6 @@ public final class GradNode {
         guard let fn = backwardFn else {
             fatalError("backward through '\(name)' ran twice; the graph's saved activations were already freed")
         }
-        if legacy { inputNeedsGrad = inputs.map(\.requiresGrad); return fn(gradOutput) }
         let current = inputs.map(\.requiresGrad)
         for (input, needs) in zip(inputs, inputNeedsGrad) { input.requiresGrad = needs }
         defer { for (input, flag) in zip(inputs, current) { input.requiresGrad = flag } }
