@@ -36,8 +36,17 @@ public final class ReferenceFixture {
         try TensorFile.load(folder.appendingPathComponent("generator.safetensors"))
     }
 
-    /// The discriminator state dict with every `weight_v` regenerated from its recorded description.
-    public func discriminatorWeights() throws -> [String: Tensor] {
+    /// The discriminator state dict with every `weight_v` regenerated from its recorded description
+    /// and verified against it (see `verifiedDiscriminatorWeights`).
+    public func discriminatorWeights() throws -> [String: Tensor] { try verifiedDiscriminatorWeights().weights }
+
+    /// The discriminator state dict with every `weight_v` regenerated from `discriminator_weight_v.json`,
+    /// each checked against what the JSON records of it: `bound_f32_bits` and `scale_f32_bits` (the
+    /// float32 bit patterns of 1/√fan_in and of that times 2⁻²⁴), `numel`, the first values' bit patterns
+    /// (`head_f32_bits`), and the float64 `sum` and `sum_sq` (relative 1e-9: only the summation order
+    /// may differ). Any mismatch throws, naming the tensor and the field: the generator would not
+    /// reproduce the reference weights, and every discriminator comparison would be meaningless.
+    public func verifiedDiscriminatorWeights() throws -> (weights: [String: Tensor], verified: Int) {
         var weights = try TensorFile.load(folder.appendingPathComponent("discriminator.safetensors"))
         let url = folder.appendingPathComponent("discriminator_weight_v.json")
         guard let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
@@ -45,13 +54,39 @@ public final class ReferenceFixture {
               let tensors = json["tensors"] as? [String: [String: Any]] else {
             throw ReferenceFixtureError.malformed("\(url.path): expected {seed, tensors: {key: {shape, …}}}")
         }
-        for (key, entry) in tensors {
-            guard let shape = (entry["shape"] as? [NSNumber])?.map(\.intValue) else {
-                throw ReferenceFixtureError.malformed("\(url.path): \(key) has no shape")
+        func field<T>(_ key: String, _ entry: [String: Any], _ name: String, _ read: (Any) -> T?) throws -> T {
+            guard let raw = entry[name], let value = read(raw) else {
+                throw ReferenceFixtureError.malformed("\(url.path): \(key) has no valid \(name)")
             }
-            weights[key] = FixtureWeights.weightV(key: key, shape: shape, seed: seed)
+            return value
         }
-        return weights
+        for (key, entry) in tensors.sorted(by: { $0.key < $1.key }) {
+            let shape = try field(key, entry, "shape") { ($0 as? [NSNumber])?.map(\.intValue) }
+            let boundBits = try field(key, entry, "bound_f32_bits") { ($0 as? NSNumber)?.uint32Value }
+            let scaleBits = try field(key, entry, "scale_f32_bits") { ($0 as? NSNumber)?.uint32Value }
+            let head = try field(key, entry, "head_f32_bits") { ($0 as? [NSNumber])?.map(\.uint32Value) }
+            let sum = try field(key, entry, "sum") { ($0 as? NSNumber)?.doubleValue }
+            let sumSq = try field(key, entry, "sum_sq") { ($0 as? NSNumber)?.doubleValue }
+            let numel = try field(key, entry, "numel") { ($0 as? NSNumber)?.intValue }
+            func mismatch(_ what: String) -> ReferenceFixtureError {
+                .malformed("\(url.path): regenerated \(key) does not match the recorded \(what); the portable generator "
+                           + "(FixtureWeights) and this fixture disagree")
+            }
+            let bound = FixtureWeights.bound(shape: shape)
+            guard bound.bitPattern == boundBits else { throw mismatch("bound_f32_bits (ours \(bound.bitPattern), recorded \(boundBits))") }
+            guard (bound * 0x1p-24).bitPattern == scaleBits else { throw mismatch("scale_f32_bits") }
+            guard numel == shape.reduce(1, *), head.count <= numel else { throw mismatch("numel \(numel) for shape \(shape)") }
+            let t = FixtureWeights.weightV(key: key, shape: shape, seed: seed)
+            for (i, bits) in head.enumerated() where t.pointer[i].bitPattern != bits {
+                throw mismatch("value \(i) (bits ours \(t.pointer[i].bitPattern), recorded \(bits))")
+            }
+            var s = 0.0, sa = 0.0, sq = 0.0
+            for i in 0..<t.count { let v = Double(t.pointer[i]); s += v; sa += abs(v); sq += v * v }
+            guard abs(s - sum) <= 1e-9 * sa else { throw mismatch("sum (ours \(s), recorded \(sum))") }
+            guard abs(sq - sumSq) <= 1e-9 * sq else { throw mismatch("sum_sq (ours \(sq), recorded \(sumSq))") }
+            weights[key] = t
+        }
+        return (weights, tensors.count)
     }
 
     private func file(_ part: Part) -> SafeTensorsFile { part == .training ? trainingFile : inferenceFile }

@@ -26,6 +26,39 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(x.grad?.scalars, [6, -36, 114])
     }
 
+    /// Whether an input gets a gradient is fixed when the op is recorded (as in PyTorch), not read
+    /// again at backward time. The GAN generator step records its loss with the discriminator frozen
+    /// (`withoutParameterGradients`) and back-propagates after the flags are restored: the frozen
+    /// weight must get nothing. Conversely a weight that required a gradient when recorded gets it
+    /// even if frozen before backward. Both through a library op (mul) and the hand-written one.
+    func testRequiresGradIsDecidedAtRecordTime() {
+        let x = Tensor(shape: [2], data: [3, -1], requiresGrad: true)
+        let w = Tensor(shape: [2], data: [2, 5], requiresGrad: true)
+        // frozen while recorded, unfrozen before backward
+        w.requiresGrad = false
+        let y = (x * w).sum()
+        let s = square(w)
+        w.requiresGrad = true
+        y.backward()
+        XCTAssertEqual(x.grad?.scalars, [2, 5])
+        XCTAssertNil(w.grad, "a weight frozen at record time must not receive a gradient")
+        XCTAssertNil(s.node, "nothing to record when no input requires a gradient")
+        // required at record time, frozen before backward
+        x.zeroGrad()
+        let z = (x * w).sum()
+        w.requiresGrad = false
+        z.backward()
+        w.requiresGrad = true
+        XCTAssertEqual(w.grad?.scalars, [3, -1])
+        XCTAssertEqual(x.grad?.scalars, [2, 5])
+        // the flags seen after backward are the current ones again
+        let u = square(x)
+        x.requiresGrad = false
+        u.backward(gradient: Tensor(repeating: 1, shape: [2]))
+        XCTAssertFalse(x.requiresGrad)
+        XCTAssertEqual(x.grad?.scalars, [2 + 6, 5 - 2])
+    }
+
     func testNoGradRecordsNothing() {
         let x = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
         let y = noGrad { square(x) }

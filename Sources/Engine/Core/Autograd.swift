@@ -3,29 +3,47 @@ import Foundation
 /// One recorded operation: the tensors it read and a closure mapping the gradient of its output
 /// to gradients of those inputs (nil where an input needs none).
 ///
+/// Which inputs need a gradient is decided when the operation is recorded (`inputNeedsGrad`), as in
+/// PyTorch: a parameter frozen while a loss is recorded (`Module.withoutParameterGradients`) gets no
+/// gradient from that loss even if it is unfrozen before `backward()`, and one that required a
+/// gradient at record time gets it even if frozen since. (Reading the flags at backward time instead
+/// let the GAN generator loss, recorded with D frozen and back-propagated after D was unfrozen, add
+/// into the discriminator's gradients.)
+///
 /// The closure captures whatever activations the backward pass needs; `release()` drops it after
 /// it ran, so saved activations are freed as soon as backward has passed them.
 public final class GradNode {
     public let name: String
     public private(set) var inputs: [Tensor]
+    /// `inputs[i].requiresGrad` at record time: only these inputs receive gradients.
+    public private(set) var inputNeedsGrad: [Bool]
     private var backwardFn: ((Tensor) -> [Tensor?])?
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.name = name
         self.inputs = inputs
+        self.inputNeedsGrad = inputs.map(\.requiresGrad)
         self.backwardFn = backward
     }
 
+    /// Runs the backward closure with every input's `requiresGrad` set to its record-time value, so
+    /// rules that skip work for inputs without `requiresGrad` see the same flags as at record time;
+    /// the current flags are restored afterwards. (Backward runs on one thread; kernels inside the
+    /// closure do not read the flags.)
     func runBackward(_ gradOutput: Tensor) -> [Tensor?] {
         guard let fn = backwardFn else {
             fatalError("backward through '\(name)' ran twice; the graph's saved activations were already freed")
         }
+        let current = inputs.map(\.requiresGrad)
+        for (input, needs) in zip(inputs, inputNeedsGrad) { input.requiresGrad = needs }
+        defer { for (input, flag) in zip(inputs, current) { input.requiresGrad = flag } }
         return fn(gradOutput)
     }
 
     func release() {
         backwardFn = nil
         inputs = []
+        inputNeedsGrad = []
     }
 }
 
@@ -84,8 +102,8 @@ extension Tensor {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { node.release(); t.node = nil; continue }
                 let inputGrads = node.runBackward(g)
                 precondition(inputGrads.count == node.inputs.count, "op '\(node.name)' returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
-                for (input, ig) in zip(node.inputs, inputGrads) {
-                    guard let ig, input.requiresGrad else { continue }
+                for (k, (input, ig)) in zip(node.inputs, inputGrads).enumerated() {
+                    guard let ig, node.inputNeedsGrad[k] else { continue }
                     precondition(ig.shape == input.shape, "op '\(node.name)' returned gradient of shape \(ig.shape) for input of shape \(input.shape)")
                     if input.node == nil {
                         Tensor.accumulate(ig, into: input)

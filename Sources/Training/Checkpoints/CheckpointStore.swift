@@ -46,6 +46,7 @@ public final class CheckpointStore {
     public func write(step: Int, _ writeFiles: (URL) throws -> Data) throws -> URL {
         let final = root.appendingPathComponent(Self.folderName(step: step))
         if fm.fileExists(atPath: final.appendingPathComponent(RunLayout.stateFile).path) { return final }
+        CheckpointTestPause.beginCheckpoint()
         let tmp = root.appendingPathComponent(RunLayout.writingPrefix + "\(Self.folderName(step: step))-\(getpid())")
         try? fm.removeItem(at: tmp)
         do { try fm.createDirectory(at: tmp, withIntermediateDirectories: false) } catch {
@@ -65,11 +66,13 @@ public final class CheckpointStore {
             let json = try CheckpointState(step: step, files: files, trainer: trainer).encoded()
             let stateURL = tmp.appendingPathComponent(RunLayout.stateFile)
             try json.write(to: stateURL)
+            CheckpointTestPause.reached(.state)
             try Self.fsync(stateURL)
             try Self.fsync(tmp)
             guard rename(tmp.path, final.path) == 0 else {
                 throw TrainingError.io("cannot publish checkpoint \(final.path): \(String(cString: strerror(errno)))")
             }
+            CheckpointTestPause.reached(.rename)
             try Self.fsync(root)
         } catch {
             try? fm.removeItem(at: tmp)

@@ -327,6 +327,7 @@ public final class VITSTrainingTask: TrainingTask {
         let g = generator.stateDict()
         let base = g.filter { !$0.key.contains(".lora.") }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         try TensorFile.save(base, to: folder.appendingPathComponent(RunLayout.generatorFile))
+        CheckpointTestPause.reached(.weights)
         let lora = generator.loraStateDict()
         if !lora.isEmpty {
             try TensorFile.save(lora.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: folder.appendingPathComponent(RunLayout.loraFile))
@@ -334,6 +335,7 @@ public final class VITSTrainingTask: TrainingTask {
         try discriminator.save(to: folder.appendingPathComponent(RunLayout.discriminatorFile))
         try TensorFile.save(optimizerG.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                             to: folder.appendingPathComponent(RunLayout.generatorOptimizerFile))
+        CheckpointTestPause.reached(.optimizer)
         try TensorFile.save(optimizerD.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                             to: folder.appendingPathComponent(RunLayout.discriminatorOptimizerFile))
         return try JSONEncoder().encode(State(rng: rng.state, scheduleG: scheduleG.count, scheduleD: scheduleD.count,
