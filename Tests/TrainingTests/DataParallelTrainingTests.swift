@@ -12,7 +12,7 @@ extension VITSTrainingTests {
     // MARK: sharding (no MPI)
 
     /// Part r of 2 of a batch is rows 2r, 2r+1 of the whole batch's collation — same order, same
-    /// padded lengths, same values — and the shard's noise is those rows of the whole draw.
+    /// padded lengths, same values — and the shard's random draws are those rows of the whole draws.
     func testBatchShardsAreRowsOfTheWholeBatchWithTheirNoise() throws {
         let set = try CorpusDataset(directory: Self.data, split: .train)
         let global = [3, 0, 7, 5]
@@ -29,14 +29,17 @@ extension VITSTrainingTests {
             XCTAssertEqual(shard.specLengths, Array(whole.specLengths[rows]))
             XCTAssertEqual(shard.tokenLengths, Array(whole.tokenLengths[rows]))
 
-            let single = GeneratorNoise(RandomGenerator(seed: 9))
-            let replica = ShardNoise(RandomGenerator(seed: 9), globalBatch: 4, rows: rows)
-            let a = single.normal([4, 3, whole.maxFrames]), b = try replica.normal([2, 3, whole.maxFrames])
+            // Noise and dropout masks: the shard's draws are its rows of the whole batch's draws.
+            let single = RandomGenerator(seed: 9), replica = RandomGenerator(seed: 9)
+            let a = single.randn([4, 3, whole.maxFrames]), u = single.rand([4]), m = single.rand([8, 5, 5])
+            let (b, v, n) = replica.withShard(globalBatch: 4, rows: rows) {
+                (replica.randn([2, 3, whole.maxFrames]), replica.rand([2]), replica.rand([4, 5, 5]))   // [B·heads, T, T] masks
+            }
             XCTAssertEqual(b.scalars, Array(a.scalars[rows.lowerBound * 3 * whole.maxFrames..<rows.upperBound * 3 * whole.maxFrames]))
-            let u = single.uniform([4]), v = try replica.uniform([2])
             XCTAssertEqual(v.scalars, Array(u.scalars[rows]))
-            XCTAssertEqual(single.generator.state, replica.generator.state)
-            XCTAssertThrowsError(try replica.normal([3, 2]))
+            XCTAssertEqual(n.scalars, Array(m.scalars[2 * rows.lowerBound * 25..<2 * rows.upperBound * 25]))
+            XCTAssertEqual(single.state, replica.state)
+            XCTAssertNil(replica.shard)
         }
         XCTAssertThrowsError(try set.collate([1, 2, 3], part: 0, of: 2))
     }

@@ -27,6 +27,32 @@ public final class RandomGenerator: @unchecked Sendable {
         self.counter = 0
     }
 
+    /// Data-parallel replicas (see `withShard`); nil in a single process.
+    public private(set) var shard: (globalBatch: Int, rows: Range<Int>)?
+
+    /// Runs `body` as the replica holding rows `rows` of a global batch of `globalBatch` items:
+    /// every `rand`/`randn` draw of shape [n, …] in it (n = k · rows.count, batch-major: the model's
+    /// noise and dropout masks) returns rows k·rows of the draw [k · globalBatch, …] a single process
+    /// training on the whole batch makes, and advances the counter as that draw does. So each
+    /// replica sees the single process's random numbers for its rows, and every replica's state
+    /// stays the single process's.
+    public func withShard<T>(globalBatch: Int, rows: Range<Int>, _ body: () throws -> T) rethrows -> T {
+        precondition(!rows.isEmpty && rows.lowerBound >= 0 && rows.upperBound <= globalBatch, "rows \(rows) outside a batch of \(globalBatch)")
+        let saved = shard
+        shard = (globalBatch, rows)
+        defer { shard = saved }
+        return try body()
+    }
+
+    /// The global shape and rows of a draw of `shape` under `shard`.
+    private func shardedDraw(_ shape: [Int], _ s: (globalBatch: Int, rows: Range<Int>)) -> (rows: Range<Int>, of: [Int]) {
+        let local = s.rows.count
+        precondition(!shape.isEmpty && shape[0] % local == 0,
+                     "a sharded draw needs a batch-major shape whose first axis is a multiple of the replica's \(local) rows, got \(shape)")
+        let k = shape[0] / local
+        return (k * s.rows.lowerBound ..< k * s.rows.upperBound, [k * s.globalBatch] + shape.dropFirst())
+    }
+
     /// Full state: [seed, counter].
     public var state: [UInt64] { [seed, counter] }
 
@@ -105,6 +131,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// Uniform in [0, 1).
     public func rand(_ shape: [Int]) -> Tensor {
+        if let shard { let d = shardedDraw(shape, shard); return rand(rows: d.rows, of: d.of) }
         let t = Tensor(uninitialized: shape)
         fill(t.pointer, t.count) { a, b, c, d, o, n in
             let u = (RandomGenerator.unit(a), RandomGenerator.unit(b), RandomGenerator.unit(c), RandomGenerator.unit(d))
@@ -126,6 +153,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// Standard normal (Box–Muller on pairs of 32-bit words, computed in Double).
     public func randn(_ shape: [Int]) -> Tensor {
+        if let shard { let d = shardedDraw(shape, shard); return randn(rows: d.rows, of: d.of) }
         let t = Tensor(uninitialized: shape)
         fill(t.pointer, t.count) { a, b, c, d, o, n in
             let p0 = RandomGenerator.normalPair(a, b)
@@ -147,7 +175,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     // MARK: rows of a larger draw (data-parallel training)
 
-    /// Rows `rows` (along the first axis) of what `randn(shape)` would return, computing only those
+    /// Rows `rows` (along the first axis) of what `randn(shape)` would return (outside `withShard`), computing only those
     /// rows; the counter advances exactly as the whole draw would. A replica that trains on rows
     /// a..<b of a global batch thus gets the very noise a single process drawing the whole batch
     /// gives those rows, and every replica's generator stays in step with the single process.

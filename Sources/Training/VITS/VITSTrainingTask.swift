@@ -57,8 +57,8 @@ public struct VITSTrainingOptions: Sendable {
 ///
 /// Data-parallel (`replicas`): `train.batch_size` is per rank; each global batch (batch_size × ranks)
 /// is drawn by the sampler exactly as one process with that batch would draw it, and rank r trains
-/// on its rows r·B ..< (r+1)·B, padded to the global batch's lengths and fed that single process's
-/// noise rows (`ShardNoise`). Every loss is normalised by the global batch (its share of the
+/// on its rows r·B ..< (r+1)·B, padded to the global batch's lengths, with that single process's
+/// noise and dropout masks for those rows (`RandomGenerator.withShard`). Every loss is normalised by the global batch (its share of the
 /// single-process loss), gradients of D and G are summed over the ranks before each optimizer
 /// step, and the logged losses are the global ones — so N ranks × B follow one process × N·B up to
 /// float summation order (docs/training.md, "Several machines").
@@ -182,12 +182,13 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
     public func trainStep(epoch: Int, batchIndex: Int, step: Int) throws -> StepOutcome {
         generator.train(); discriminator.train()
         let global = batches(for: epoch)[batchIndex]
-        let batch: Batch, noise: NoiseSource
+        let batch: Batch
+        var rows: Range<Int>?
         var share = ShareWeights()
         if let replicas, replicas.size > 1 {
             let shard = try trainSet.collate(global, part: replicas.rank, of: replicas.size)
             batch = shard.batch
-            noise = ShardNoise(rng, globalBatch: global.count, rows: shard.rows)
+            rows = shard.rows
             let globalFrames = global.reduce(0) { $0 + trainSet.entries[$1].frames }
             let globalTokens = global.reduce(0) { $0 + trainSet.tokenCount($1) }
             share = ShareWeights(items: Float(batch.size) / Float(global.count),
@@ -195,11 +196,14 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
                                  tokens: Float(batch.tokenLengths.reduce(0) { $0 + Int($1) }) / Float(globalTokens))
         } else {
             batch = try trainSet.collate(global)
-            noise = GeneratorNoise(rng)
         }
         let x = tensors(batch)
-        let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
-                                        speakers: x.speakers, noise: noise)
+        func forward() throws -> TrainingOutputs {
+            try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
+                                  speakers: x.speakers, noise: GeneratorNoise(rng))
+        }
+        // A replica draws its rows of the single process's noise and dropout masks.
+        let out = try rows.map { try rng.withShard(globalBatch: global.count, rows: $0, forward) } ?? forward()
         let hop = config.data.hopLength
         let yMel = noGrad { sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames) }
         let ySlice = sliceSegments(x.wav, starts: out.sliceStarts.map { $0 * hop }, size: config.train.segmentSize)

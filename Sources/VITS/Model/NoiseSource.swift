@@ -49,28 +49,3 @@ public enum ModelError: Error, CustomStringConvertible {
 
 /// Receives named intermediate tensors (reference module paths, e.g. `enc_q.enc`) for parity checks.
 public typealias ModuleTrace = (String, Tensor) -> Void
-
-/// The noise of rows `rows` of a global batch of `globalBatch` items, for data-parallel training:
-/// every draw of shape [b, …] (b = rows.count) returns those rows of the draw [globalBatch, …] a
-/// single process training on the whole batch would make, and advances the generator as that
-/// draw does — so each replica's rows see the single process's noise and all generators stay in
-/// step (the checkpointed RNG state is the single process's).
-public final class ShardNoise: NoiseSource {
-    public let generator: RandomGenerator
-    public let globalBatch: Int
-    public let rows: Range<Int>
-
-    public init(_ generator: RandomGenerator, globalBatch: Int, rows: Range<Int>) {
-        precondition(rows.lowerBound >= 0 && rows.upperBound <= globalBatch, "rows \(rows) outside a batch of \(globalBatch)")
-        self.generator = generator; self.globalBatch = globalBatch; self.rows = rows
-    }
-
-    private func globalShape(_ shape: [Int], _ kind: String) throws -> [Int] {
-        guard shape.first == rows.count else {
-            throw ModelError.noise("the model asked for a \(kind) draw of shape \(shape), but this replica holds \(rows.count) rows of the batch")
-        }
-        return [globalBatch] + shape.dropFirst()
-    }
-    public func normal(_ shape: [Int]) throws -> Tensor { generator.randn(rows: rows, of: try globalShape(shape, "normal")) }
-    public func uniform(_ shape: [Int]) throws -> Tensor { generator.rand(rows: rows, of: try globalShape(shape, "uniform")) }
-}
