@@ -85,7 +85,9 @@ public enum ReplicaCheckpoint {
         if group.rank != 0 { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         defer { if group.rank != 0 { try? FileManager.default.removeItem(at: folder) } }
         for name in names {
-            let bytes = try group.broadcast(group.rank == 0 ? Data(contentsOf: checkpoint!.appendingPathComponent(name)) : Data())
+            var mine = Data()
+            if group.rank == 0, let checkpoint { mine = try Data(contentsOf: checkpoint.appendingPathComponent(name)) }
+            let bytes = try group.broadcast(mine)
             if group.rank != 0 { try bytes.write(to: folder.appendingPathComponent(name)) }
         }
         if group.rank != 0 { try load(folder, shared) }
