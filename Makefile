@@ -8,12 +8,19 @@ BIN := .build/$(CONFIG)/vits
 
 # Debian packages the native targets link against (see docs/dependencies.md).
 APT_PACKAGES := pkg-config libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev espeak-ng libespeak-ng-dev
+# Open MPI for data-parallel training (`mpirun -np N vits train`): loaded at run time, never linked,
+# so only `make test` (the 2-rank tests) and users who train on several ranks need it.
+MPI_PACKAGES := openmpi-bin libopenmpi3
 
-.PHONY: bootstrap build demo test bench bench-compare clean
+.PHONY: bootstrap bootstrap-mpi build demo test bench bench-compare clean
 
 ## bootstrap: install the missing Debian packages (safe to run again; installs nothing when all are present)
 bootstrap:
 	@bash scripts/bootstrap.sh $(APT_PACKAGES)
+
+## bootstrap-mpi: Open MPI's mpirun and libmpi.so.40 (data-parallel training; docs/training.md "Several machines")
+bootstrap-mpi:
+	@bash scripts/bootstrap.sh $(MPI_PACKAGES)
 
 ## build: release build of the `vits` binary
 build: bootstrap
@@ -26,7 +33,8 @@ demo: build
 ## test: the whole suite, optimized (unoptimized kernels are 10-100x slower). The CLI is built first:
 ## some tests drive the real binary (crash safety of training runs), and the CI-sized quickstart
 ## recipe runs every stage end to end (generate → prepare → doctor → train → finetune → export → synthesize).
-test: bootstrap
+## The data-parallel tests run the binary under `mpirun -np 2 --oversubscribe` (bootstrap-mpi).
+test: bootstrap bootstrap-mpi
 	$(SWIFT) build -c $(CONFIG) --product vits
 	VITS=$(CURDIR)/$(BIN) bash recipes/quickstart/ci-check.sh
 	$(SWIFT) test -c $(CONFIG)

@@ -121,6 +121,11 @@ public final class CorpusDataset: Sendable {
 
     /// Loads `indices` (in parallel) and pads them into a batch sorted by spectrogram length, descending.
     public func collate(_ indices: [Int]) throws(CorpusError) -> Batch {
+        Self.collate(try load(indices))
+    }
+
+    /// Loads `indices` in parallel, in that order.
+    private func load(_ indices: [Int]) throws(CorpusError) -> [CorpusItem] {
         guard !indices.isEmpty else { throw .invalidArgument("cannot collate an empty batch") }
         let slots = Slots<Result<CorpusItem, CorpusError>>(count: indices.count)
         DispatchQueue.concurrentPerform(iterations: indices.count) { k in
@@ -134,20 +139,45 @@ public final class CorpusDataset: Sendable {
             case nil: throw .io("an item was not loaded")
             }
         }
-        return Self.collate(items)
+        return items
     }
 
-    /// Pads already loaded items (same channel count) into a batch.
-    public static func collate(_ loaded: [CorpusItem]) -> Batch {
+    /// One of `parts` equal parts of the batch `indices`, for data-parallel training: the rows
+    /// part·n ..< (part+1)·n (n = indices.count / parts) of `collate(indices)` — the same order (by
+    /// spectrogram length, descending, stable) and the same padded lengths (the whole batch's
+    /// longest tokens, frames and samples) — loading only those items. `rows` says where they sit.
+    public func collate(_ indices: [Int], part: Int, of parts: Int) throws(CorpusError) -> (batch: Batch, rows: Range<Int>) {
+        guard parts >= 1, part >= 0, part < parts, !indices.isEmpty, indices.count % parts == 0 else {
+            throw .invalidArgument("cannot cut a batch of \(indices.count) items into \(parts) equal parts (part \(part))")
+        }
+        guard indices.allSatisfy({ $0 >= 0 && $0 < entries.count }) else {
+            throw .invalidArgument("a batch index is outside 0..<\(entries.count)")
+        }
+        let ordered = indices.enumerated().sorted { a, b in
+            let fa = entries[a.element].frames, fb = entries[b.element].frames
+            return fa != fb ? fa > fb : a.offset < b.offset
+        }.map(\.element)
+        let n = indices.count / parts
+        let rows = part * n ..< (part + 1) * n
+        let padding = (tokens: indices.map(tokenCount).max() ?? 0, frames: indices.map { entries[$0].frames }.max() ?? 0,
+                       samples: indices.map { entries[$0].samples }.max() ?? 0)
+        return (Self.collate(try load(Array(ordered[rows])), padTo: padding), rows)
+    }
+
+    /// Tokens of item `i` as `tokens(at:)` returns them (blanks included), without building them.
+    public func tokenCount(_ i: Int) -> Int { addBlank ? 2 * entries[i].tokens.count + 1 : entries[i].tokens.count }
+
+    /// Pads already loaded items (same channel count) into a batch, at least to `padTo`'s lengths.
+    public static func collate(_ loaded: [CorpusItem], padTo: (tokens: Int, frames: Int, samples: Int)? = nil) -> Batch {
         // stable sort by frames, descending
         let items = loaded.enumerated().sorted { a, b in
             a.element.frames != b.element.frames ? a.element.frames > b.element.frames : a.offset < b.offset
         }.map(\.element)
         let b = items.count
         let channels = items[0].channels
-        let maxTokens = items.map(\.tokens.count).max() ?? 0
-        let maxFrames = items.map(\.frames).max() ?? 0
-        let maxSamples = items.map(\.wav.count).max() ?? 0
+        let maxTokens = max(items.map(\.tokens.count).max() ?? 0, padTo?.tokens ?? 0)
+        let maxFrames = max(items.map(\.frames).max() ?? 0, padTo?.frames ?? 0)
+        let maxSamples = max(items.map(\.wav.count).max() ?? 0, padTo?.samples ?? 0)
         var tokens = [Int32](repeating: 0, count: b * maxTokens)
         var spec = [Float](repeating: 0, count: b * channels * maxFrames)
         var wav = [Float](repeating: 0, count: b * maxSamples)

@@ -26,33 +26,63 @@ struct RunOptions: ParsableArguments {
 enum TrainingRun {
     /// Opens the run, builds the task (with `adapt` for fine-tuning), trains, and maps the outcome
     /// to an exit status: 0 finished, 0 after a clean SIGINT/SIGTERM save, 1 on error.
+    ///
+    /// Started by `mpirun` (or another Open MPI/PMIx launcher), it joins the data-parallel job
+    /// (`ReplicaGroup`): rank 0 owns the run folder and the console, the other ranks print warnings
+    /// only; an error on any rank is printed there and ends the whole job (MPI_Abort).
     static func execute(_ o: RunOptions, provenance: [String: Any], frozenDiscriminator: Bool = false,
                         adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator, Bool) throws -> Void)? = nil) throws {
         Engine.configure()
+        let replicas: ReplicaGroup?
+        do { replicas = try ReplicaGroup.joinIfLaunched() } catch { throw CommandFailure("\(error)") }
         StopSignal.install()   // before the (slow) setup: an early Ctrl-C still ends with a clean save
-        let console = o.console
+        let writer = (replicas?.rank ?? 0) == 0
+        let console = writer ? o.console : ConsoleReporter(mode: .quiet)
         let dataURL = URL(fileURLWithPath: o.data), runURL = URL(fileURLWithPath: o.run)
         do {
+            try run(o, replicas: replicas, writer: writer, console: console, dataURL: dataURL, runURL: runURL,
+                    provenance: provenance, frozenDiscriminator: frozenDiscriminator, adapt: adapt)
+            try replicas?.finish()
+        } catch let error as TrainingError {
+            try fail(error.description, replicas: replicas)
+        } catch let error as CommandFailure {
+            try fail(error.description, replicas: replicas)
+        } catch {
+            try fail("\(error)", replicas: replicas)
+        }
+    }
+
+    /// One rank's failure ends the job: the others may be waiting for it in a collective.
+    private static func fail(_ message: String, replicas: ReplicaGroup?) throws -> Never {
+        guard let replicas, replicas.size > 1 else { throw CommandFailure(message) }
+        FileHandle.standardError.write(Data("Error (rank \(replicas.rank) of \(replicas.size)): \(message)\n".utf8))
+        replicas.abort(code: 1)
+    }
+
+    private static func run(_ o: RunOptions, replicas: ReplicaGroup?, writer: Bool, console: ConsoleReporter, dataURL: URL, runURL: URL,
+                            provenance: [String: Any], frozenDiscriminator: Bool,
+                            adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator, Bool) throws -> Void)?) throws {
             let raw = try Data(contentsOf: URL(fileURLWithPath: o.config))
             let effective = try RunSetup.effectiveConfig(raw, data: dataURL, maxSteps: o.maxSteps)
             let config = try VITSConfig.parse(effective, source: o.config)
             for w in config.warnings { console.warning(w) }
             let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
-            let run = try RunSetup.openRun(runURL, config: effective, data: dataURL, provenance: provenance,
-                                           allowConfigChange: o.allowConfigChange, console: console)
-            let resuming = !(try CheckpointStore(root: run.checkpoints).steps().isEmpty)
+            // Rank 0 alone opens (and writes) the run folder; a resume is rank 0's to decide.
+            let run = writer ? try RunSetup.openRun(runURL, config: effective, data: dataURL, provenance: provenance,
+                                                    allowConfigChange: o.allowConfigChange, console: console)
+                             : RunDirectory(root: runURL)
+            var resuming = writer ? !(try CheckpointStore(root: run.checkpoints).steps().isEmpty) : false
+            if let replicas { resuming = try replicas.any(resuming) }
             let task = try VITSTrainingTask(config: config, options: options, data: dataURL,
-                                            frozenDiscriminator: frozenDiscriminator, warn: { console.warning($0) },
+                                            frozenDiscriminator: frozenDiscriminator, replicas: replicas, warn: { console.warning($0) },
                                             adapt: adapt.map { f in { g, d, rng in try f(g, d, rng, resuming) } })
             let trainable = task.generator.trainableParameters().reduce(0) { $0 + $1.1.count }
             console.banner("model: generator \(task.generator.parameterCount) parameters (\(trainable) trainable), discriminator \(task.discriminator.parameterCount); \(task.batchesPerEpoch) batches per epoch")
-            let trainer = try Trainer(run: run, settings: options.settings, task: task, console: console)
+            if let replicas {
+                console.banner("data-parallel: \(replicas.size) ranks × batch \(options.batchSize) = global batch \(replicas.size * options.batchSize)")
+            }
+            let trainer = try Trainer(run: run, settings: options.settings, task: task, console: console, replicas: replicas)
             try trainer.run()
-        } catch let error as TrainingError {
-            throw CommandFailure(error.description)
-        } catch {
-            throw CommandFailure("\(error)")
-        }
     }
 }
 
@@ -64,12 +94,18 @@ struct TrainCommand: ParsableCommand {
             The first start freezes CONFIG into RUN/config.json and records the data's inventory and speakers.
             Running the same command again resumes from the newest complete checkpoint and continues
             bit-identically to a run that was never interrupted (weights, optimizer moments, data order, noise).
-            Ctrl-C (SIGINT) or SIGTERM writes a checkpoint and exits; a damaged newest checkpoint falls back
+            Ctrl-C (SIGINT), SIGTERM or SIGUSR1 writes a checkpoint and exits; a damaged newest checkpoint falls back
             to the previous one with a warning. A config that changed in a key that matters is refused.
+
+            Data-parallel on several processes or machines: start it with Open MPI's mpirun (train.batch_size is
+            then per rank; N ranks × B train as one process with batch N·B). Rank 0 writes the run folder; stop
+            the job with SIGUSR1 to mpirun (forwarded to every rank); resume with the same rank count.
+            See docs/training.md, "Several machines".
 
             Example:
               vits train --config recipes/quickstart/configs/pretrain.json --data data/pretrain --run runs/pretrain
               vits train --config … --data … --run runs/pretrain --max-steps 2000     # extend the budget
+              mpirun -np 2 vits train --config … --data … --run runs/pretrain          # two ranks
             """)
 
     @OptionGroup var options: RunOptions

@@ -64,3 +64,26 @@ final class RandomTests: XCTestCase {
         XCTAssertNotEqual(perm, Array(0..<100))
     }
 }
+
+extension RandomTests {
+    /// Rows of a draw (data-parallel replicas) equal those rows of the whole draw, for row lengths
+    /// that do and do not fill whole 4-value blocks, and advance the counter as the whole draw does.
+    func testRowsOfADrawEqualTheWholeDrawsRows() {
+        for shape in [[4, 3, 5], [6, 2, 2], [3, 1], [5, 7]] {
+            let rowLength = shape.dropFirst().reduce(1, *)
+            for rows in [0..<1, 1..<3, 0..<shape[0], (shape[0] - 1)..<shape[0]] {
+                for kind in ["normal", "uniform"] {
+                    let whole = RandomGenerator(seed: 42), part = RandomGenerator(seed: 42)
+                    _ = whole.rand([3]); _ = part.rand([3])          // an odd starting counter
+                    let all = kind == "normal" ? whole.randn(shape) : whole.rand(shape)
+                    let mine = kind == "normal" ? part.randn(rows: rows, of: shape) : part.rand(rows: rows, of: shape)
+                    XCTAssertEqual(mine.shape, [rows.count] + shape.dropFirst(), "\(kind) \(shape) \(rows)")
+                    XCTAssertEqual(mine.scalars, Array(all.scalars[rows.lowerBound * rowLength..<rows.upperBound * rowLength]),
+                                   "\(kind) rows \(rows) of \(shape)")
+                    XCTAssertEqual(part.state, whole.state, "counter after \(kind) rows \(rows) of \(shape)")
+                    XCTAssertEqual(part.randn([5]).scalars, whole.randn([5]).scalars)
+                }
+            }
+        }
+    }
+}

@@ -47,6 +47,8 @@ Options:
   --max-steps-finetune N   override train.max_steps (700000) of the fine-tune config
   --freeze LIST            fine-tune freeze presets, comma-separated, or 'none' (default text-encoder)
   --lora-rank R            fine-tune LoRA adapters of rank R instead (for a few minutes of data)
+  --ranks N                train and fine-tune on N data-parallel ranks (mpirun -np N; batch_size per rank),
+                           or set LAUNCH="mpirun -np N --hostfile FILE ..." for a cluster (docs/training.md)
   --export-step S          checkpoint to export: best (default), latest or a step number
   --text-file FILE         sentences for stage 6 (default recipes/quickstart/sentences.txt)
   -h, --help               this help

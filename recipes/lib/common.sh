@@ -18,7 +18,7 @@ need_value() { [ "$2" -ge 2 ] || die "$1 needs a value (see --help)"; }
 common_arg() {
     consumed=2
     case "$1" in
-        --stage|--stop-stage|--exp|--max-steps-pretrain|--max-steps-finetune|--freeze|--lora-rank|--text-file)
+        --stage|--stop-stage|--exp|--max-steps-pretrain|--max-steps-finetune|--freeze|--lora-rank|--text-file|--ranks)
             need_value "$1" $#
             local name="${1#--}"
             printf -v "${name//-/_}" '%s' "$2" ;;
@@ -27,14 +27,31 @@ common_arg() {
     esac
 }
 
+# Data-parallel training stages (docs/training.md, "Several machines"): --ranks N runs `vits train`
+# and `vits finetune` under `mpirun -np N` (train.batch_size is then per rank); LAUNCH (environment)
+# is any launcher prefix instead, e.g. LAUNCH="mpirun -np 8 --hostfile hosts -x VITS_THREADS=32".
+ranks=""
+launch=()
+set_launcher() {
+    if [ -n "${LAUNCH:-}" ]; then
+        [ -z "$ranks" ] || die "give either --ranks or LAUNCH, not both"
+        read -r -a launch <<< "$LAUNCH"
+    elif [ -n "$ranks" ] && [ "$ranks" -gt 1 ]; then
+        command -v mpirun >/dev/null || die "--ranks $ranks needs Open MPI's mpirun (make bootstrap-mpi, or apt-get install openmpi-bin libopenmpi3)"
+        launch=(mpirun -np "$ranks")
+    fi
+    [ ${#launch[@]} -eq 0 ] || log "training stages run under: ${launch[*]}"
+}
+
 # check_common_args LAST_STAGE: the stage range and the positive counts.
 check_common_args() {
     is_count "$stage" && is_count "$stop_stage" && [ "$stage" -ge 1 ] && [ "$stop_stage" -le "$1" ] && [ "$stage" -le "$stop_stage" ] \
         || die "--stage/--stop-stage must satisfy 1 <= stage <= stop-stage <= $1 (got $stage, $stop_stage)"
     local v
-    for v in "$max_steps_pretrain" "$max_steps_finetune" "$lora_rank"; do
-        [ -z "$v" ] || { is_count "$v" && [ "$v" -ge 1 ]; } || die "step counts and --lora-rank must be positive numbers, got '$v'"
+    for v in "$max_steps_pretrain" "$max_steps_finetune" "$lora_rank" "$ranks"; do
+        [ -z "$v" ] || { is_count "$v" && [ "$v" -ge 1 ]; } || die "step counts, --lora-rank and --ranks must be positive numbers, got '$v'"
     done
+    set_launcher
 }
 
 # enter_experiment DEFAULT_EXP: EXP is --exp (relative to where the recipe was called) or
@@ -162,7 +179,7 @@ train_stage() {
         return
     fi
     if [ "$newest" -gt 0 ]; then log "resuming $run_dir from step $newest of $target"; fi
-    run "$@" || rc=$?
+    run ${launch[@]+"${launch[@]}"} "$@" || rc=$?
     stop_if_interrupted "$n"
     [ "$rc" = 0 ] || die "stage $n ($name) failed (exit $rc); fix the cause and run the same command again to resume"
     newest="$(newest_step "$run_dir")"
@@ -217,7 +234,7 @@ finetune_stage() {
         args+=(--freeze "$freeze")
     fi
     train_stage "$n" finetune "$run_dir" "$config" \
-        "$VITS" finetune --from "$parent" --config "$config" --data "$data" --run "$run_dir" "${args[@]}"
+        ${launch[@]+"${launch[@]}"} "$VITS" finetune --from "$parent" --config "$config" --data "$data" --run "$run_dir" "${args[@]}"
 }
 
 # read_sentences FILE: the array `sentences`, one a non-empty, non-comment line of FILE.

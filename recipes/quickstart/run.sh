@@ -47,6 +47,8 @@ Options:
   --max-steps-finetune N   override train.max_steps of configs/finetune.json
   --freeze LIST            fine-tune freeze presets, comma-separated, or 'none' (default text-encoder)
   --lora-rank R            fine-tune LoRA adapters of rank R instead of full weights (see README)
+  --ranks N                train and fine-tune on N data-parallel ranks (mpirun -np N; batch_size per rank),
+                           or set LAUNCH="mpirun -np N --hostfile FILE ..." for a cluster (docs/training.md)
   --text-file FILE         sentences for stage 7, one per line (default recipes/quickstart/sentences.txt)
   --ci                     CI size: 2 speakers x 20 sentences, 4 pretrain + 3 fine-tune steps,
                            every cadence shrunk so that each stage writes its outputs (also QUICKSTART_CI=1)

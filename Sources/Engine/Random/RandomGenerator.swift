@@ -27,6 +27,32 @@ public final class RandomGenerator: @unchecked Sendable {
         self.counter = 0
     }
 
+    /// Data-parallel replicas (see `withShard`); nil in a single process.
+    public private(set) var shard: (globalBatch: Int, rows: Range<Int>)?
+
+    /// Runs `body` as the replica holding rows `rows` of a global batch of `globalBatch` items:
+    /// every `rand`/`randn` draw of shape [n, …] in it (n = k · rows.count, batch-major: the model's
+    /// noise and dropout masks) returns rows k·rows of the draw [k · globalBatch, …] a single process
+    /// training on the whole batch makes, and advances the counter as that draw does. So each
+    /// replica sees the single process's random numbers for its rows, and every replica's state
+    /// stays the single process's.
+    public func withShard<T>(globalBatch: Int, rows: Range<Int>, _ body: () throws -> T) rethrows -> T {
+        precondition(!rows.isEmpty && rows.lowerBound >= 0 && rows.upperBound <= globalBatch, "rows \(rows) outside a batch of \(globalBatch)")
+        let saved = shard
+        shard = (globalBatch, rows)
+        defer { shard = saved }
+        return try body()
+    }
+
+    /// The global shape and rows of a draw of `shape` under `shard`.
+    private func shardedDraw(_ shape: [Int], _ s: (globalBatch: Int, rows: Range<Int>)) -> (rows: Range<Int>, of: [Int]) {
+        let local = s.rows.count
+        precondition(!shape.isEmpty && shape[0] % local == 0,
+                     "a sharded draw needs a batch-major shape whose first axis is a multiple of the replica's \(local) rows, got \(shape)")
+        let k = shape[0] / local
+        return (k * s.rows.lowerBound ..< k * s.rows.upperBound, [k * s.globalBatch] + shape.dropFirst())
+    }
+
     /// Full state: [seed, counter].
     public var state: [UInt64] { [seed, counter] }
 
@@ -105,6 +131,7 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// Uniform in [0, 1).
     public func rand(_ shape: [Int]) -> Tensor {
+        if let shard { let d = shardedDraw(shape, shard); return rand(rows: d.rows, of: d.of) }
         let t = Tensor(uninitialized: shape)
         fill(t.pointer, t.count) { a, b, c, d, o, n in
             let u = (RandomGenerator.unit(a), RandomGenerator.unit(b), RandomGenerator.unit(c), RandomGenerator.unit(d))
@@ -126,18 +153,67 @@ public final class RandomGenerator: @unchecked Sendable {
 
     /// Standard normal (Box–Muller on pairs of 32-bit words, computed in Double).
     public func randn(_ shape: [Int]) -> Tensor {
+        if let shard { let d = shardedDraw(shape, shard); return randn(rows: d.rows, of: d.of) }
         let t = Tensor(uninitialized: shape)
         fill(t.pointer, t.count) { a, b, c, d, o, n in
-            @inline(__always) func pair(_ x: UInt32, _ y: UInt32) -> (Float, Float) {
-                let u1 = (Double(x) + 1) * (1.0 / 4_294_967_296.0)          // (0, 1]
-                let theta = Double(y) * (2 * Double.pi / 4_294_967_296.0)
-                let r = (-2 * Foundation.log(u1)).squareRoot()
-                return (Float(r * Foundation.cos(theta)), Float(r * Foundation.sin(theta)))
-            }
-            let p0 = pair(a, b)
+            let p0 = RandomGenerator.normalPair(a, b)
             o[0] = p0.0
             if n > 1 { o[1] = p0.1 }
-            if n > 2 { let p1 = pair(c, d); o[2] = p1.0; if n > 3 { o[3] = p1.1 } }
+            if n > 2 { let p1 = RandomGenerator.normalPair(c, d); o[2] = p1.0; if n > 3 { o[3] = p1.1 } }
+        }
+        return t
+    }
+
+    /// Box–Muller on two 32-bit words: two standard normals.
+    @inline(__always)
+    static func normalPair(_ x: UInt32, _ y: UInt32) -> (Float, Float) {
+        let u1 = (Double(x) + 1) * (1.0 / 4_294_967_296.0)          // (0, 1]
+        let theta = Double(y) * (2 * Double.pi / 4_294_967_296.0)
+        let r = (-2 * Foundation.log(u1)).squareRoot()
+        return (Float(r * Foundation.cos(theta)), Float(r * Foundation.sin(theta)))
+    }
+
+    // MARK: rows of a larger draw (data-parallel training)
+
+    /// Rows `rows` (along the first axis) of what `randn(shape)` would return (outside `withShard`), computing only those
+    /// rows; the counter advances exactly as the whole draw would. A replica that trains on rows
+    /// a..<b of a global batch thus gets the very noise a single process drawing the whole batch
+    /// gives those rows, and every replica's generator stays in step with the single process.
+    public func randn(rows: Range<Int>, of shape: [Int]) -> Tensor {
+        fillRows(rows, of: shape) { a, b, c, d in
+            let p0 = RandomGenerator.normalPair(a, b), p1 = RandomGenerator.normalPair(c, d)
+            return (p0.0, p0.1, p1.0, p1.1)
+        }
+    }
+
+    /// Rows `rows` of what `rand(shape)` would return (uniform in [0, 1)); see `randn(rows:of:)`.
+    public func rand(rows: Range<Int>, of shape: [Int]) -> Tensor {
+        fillRows(rows, of: shape) { a, b, c, d in
+            (RandomGenerator.unit(a), RandomGenerator.unit(b), RandomGenerator.unit(c), RandomGenerator.unit(d))
+        }
+    }
+
+    /// Element j of the full draw comes from block (start + j/4), word j mod 4, as in `fill`.
+    private func fillRows(_ rows: Range<Int>, of shape: [Int],
+                          _ values: (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) -> Tensor {
+        precondition(!shape.isEmpty && rows.lowerBound >= 0 && rows.upperBound <= shape[0],
+                     "rows \(rows) are not inside the first axis of \(shape)")
+        let total = Tensor.elementCount(shape)
+        let rowLength = shape[0] == 0 ? 0 : total / shape[0]
+        let start = take((total + 3) / 4)
+        let t = Tensor(uninitialized: [rows.count] + shape.dropFirst())
+        let first = rows.lowerBound &* rowLength, end = rows.upperBound &* rowLength
+        guard end > first else { return t }
+        let key = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
+        let out = t.pointer
+        for b in (first / 4)..<((end + 3) / 4) {
+            let idx = start &+ UInt64(b)
+            let w = RandomGenerator.philox(counter: (UInt32(truncatingIfNeeded: idx), UInt32(truncatingIfNeeded: idx >> 32), 0, 0), key: key)
+            let v = values(w.0, w.1, w.2, w.3)
+            for j in Swift.max(first, 4 &* b)..<Swift.min(end, 4 &* b &+ 4) {
+                let k = j &- 4 &* b
+                out[j &- first] = k == 0 ? v.0 : k == 1 ? v.1 : k == 2 ? v.2 : v.3
+            }
         }
         return t
     }

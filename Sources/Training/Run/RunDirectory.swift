@@ -9,6 +9,10 @@ public struct RunDirectory: Sendable {
     public var logs: URL { root.appendingPathComponent(RunLayout.logsFolder) }
     public var samples: URL { root.appendingPathComponent(RunLayout.samplesFolder) }
 
+    /// The folder's layout without opening it (ranks other than 0 of a data-parallel job, which
+    /// never write the run folder).
+    public init(root: URL) { self.root = root }
+
     /// Opens (or creates) the run folder and reconciles its frozen config with `config`:
     /// a new run freezes `config`; an existing run keeps its frozen config, and a requested config that
     /// differs in keys that matter is refused with their names unless `allowConfigChange` is set

@@ -85,6 +85,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var skippedSteps: Int = 0
     public var configHash: String = ""
     public var learningRate: Double = 0
+    /// Ranks of the job that wrote the state (nil: a single process, as before data-parallel training).
+    public var ranks: Int?
     /// The task's state (RNG, schedules), opaque to the trainer.
     public var task: JSONValue = .object([:])
     public init() {}
@@ -102,40 +104,89 @@ public final class Trainer {
     public let settings: TrainerSettings
     public let task: TrainingTask
     public let console: ConsoleReporter
+    /// The ranks of a data-parallel job (nil: a single process).
+    public let replicas: ReplicaGroup?
     public private(set) var state: TrainerState
-    private let events: EventFileWriter
-    private let metrics: MetricsLog
-    private let store: CheckpointStore
+    /// Rank 0's run-folder writers (nil on the other ranks, which write nothing).
+    private let events: EventFileWriter?
+    private let metrics: MetricsLog?
+    private let store: CheckpointStore?
+    private var isWriter: Bool { store != nil }
 
     /// Opens the run: resumes from the newest verified checkpoint when there is one (and says so),
     /// else starts at step 0.
-    public init(run: RunDirectory, settings: TrainerSettings, task: TrainingTask, console: ConsoleReporter) throws {
+    ///
+    /// With `replicas` (a data-parallel job), rank 0 alone opens the run folder and reads the
+    /// checkpoint; the others receive its state and checkpoint files over MPI; all ranks then check
+    /// that they hold identical weights (`ReplicatedTrainingTask.replicaFingerprint`).
+    public init(run: RunDirectory, settings: TrainerSettings, task: TrainingTask, console: ConsoleReporter,
+                replicas: ReplicaGroup? = nil) throws {
         self.runDirectory = run
         self.settings = try settings.validated()
         self.task = task
         self.console = console
-        self.store = try CheckpointStore(root: run.checkpoints)
+        self.replicas = replicas
+        let ranks = replicas?.size ?? 1
+        let writer = (replicas?.rank ?? 0) == 0
         var state = TrainerState()
-        state.configHash = try RunConfig.hash(try Data(contentsOf: run.configURL))
-        if let checkpoint = try store.loadNewest(warn: { console.warning($0) }) {
-            let saved = try JSONDecoder().decode(TrainerState.self, from: checkpoint.trainerState)
-            if saved.configHash != state.configHash {
-                console.warning("checkpoint step \(checkpoint.step) was written under config hash \(saved.configHash), the run's config.json now hashes to \(state.configHash)")
+        var checkpointFolder: URL?
+        if writer {
+            let store = try CheckpointStore(root: run.checkpoints)
+            self.store = store
+            state.configHash = try RunConfig.hash(try Data(contentsOf: run.configURL))
+            if let checkpoint = try store.loadNewest(warn: { console.warning($0) }) {
+                let saved = try JSONDecoder().decode(TrainerState.self, from: checkpoint.trainerState)
+                if saved.configHash != state.configHash {
+                    console.warning("checkpoint step \(checkpoint.step) was written under config hash \(saved.configHash), the run's config.json now hashes to \(state.configHash)")
+                }
+                if (saved.ranks ?? 1) != ranks {
+                    throw TrainingError.configMismatch("checkpoint step \(checkpoint.step) of \(run.root.path) was written by a job of \(saved.ranks ?? 1) rank(s), this job has \(ranks): the global batch (train.batch_size × ranks) and the data order would change. Resume with the same rank count (mpirun -np \(saved.ranks ?? 1)), or fine-tune from this run into a new run folder")
+                }
+                let taskState = try JSONEncoder().encode(saved.task)
+                try task.loadCheckpoint(from: checkpoint.url, state: taskState)
+                checkpointFolder = checkpoint.url
+                let hash = state.configHash
+                state = saved
+                state.configHash = hash
+                console.banner("resuming \(runDirectory.name) at step \(state.step) (epoch \(state.epoch), batch \(state.batchIndex))")
+            } else {
+                console.banner("starting \(runDirectory.name) at step 0")
             }
-            let taskState = try JSONEncoder().encode(saved.task)
-            try task.loadCheckpoint(from: checkpoint.url, state: taskState)
-            let hash = state.configHash
-            state = saved
-            state.configHash = hash
-            console.banner("resuming \(runDirectory.name) at step \(state.step) (epoch \(state.epoch), batch \(state.batchIndex))")
         } else {
-            console.banner("starting \(runDirectory.name) at step 0")
+            self.store = nil
+        }
+        state.ranks = replicas.map(\.size)
+        if let replicas {
+            guard let replicated = task as? ReplicatedTrainingTask else {
+                throw TrainingError.invalidArgument("this training task cannot run on several ranks")
+            }
+            let shared = try ReplicaCheckpoint.share(replicas, state: try JSONEncoder().encode(state), checkpoint: checkpointFolder) { folder, data in
+                let saved = try JSONDecoder().decode(TrainerState.self, from: data)
+                try task.loadCheckpoint(from: folder, state: try JSONEncoder().encode(saved.task))
+            }
+            state = try JSONDecoder().decode(TrainerState.self, from: shared)
+            try ReplicaCheckpoint.verify(replicas, fingerprint: replicated.replicaFingerprint(),
+                                         when: state.step > 0 ? "after resuming at step \(state.step)" : "at the start")
+            if writer { console.banner("\(replicas.size) ranks agree on the model (fingerprint checked)") }
         }
         self.state = state
-        let resumeStep = state.step > 0 ? state.step : nil
-        self.metrics = try MetricsLog(url: run.logs.appendingPathComponent("metrics.jsonl"), resumeFromStep: resumeStep)
-        self.events = try EventFileWriter(directory: run.logs)
-        try events.start(atStep: state.step + 1)
+        if writer {
+            let resumeStep = state.step > 0 ? state.step : nil
+            self.metrics = try MetricsLog(url: run.logs.appendingPathComponent("metrics.jsonl"), resumeFromStep: resumeStep)
+            let events = try EventFileWriter(directory: run.logs)
+            try events.start(atStep: state.step + 1)
+            self.events = events
+        } else {
+            self.metrics = nil
+            self.events = nil
+        }
+    }
+
+    /// A stop signal on this rank or, in a data-parallel job, on any rank (then all stop at this step).
+    private func stopRequested() throws -> (Bool, String) {
+        guard let replicas else { return (StopSignal.isRequested, StopSignal.signalName) }
+        let any = try replicas.any(StopSignal.isRequested)
+        return (any, StopSignal.isRequested ? StopSignal.signalName : "a stop signal on another rank")
     }
 
     /// Trains until `settings.maxSteps` or a stop signal; always leaves a checkpoint of the last step.
@@ -147,13 +198,15 @@ public final class Trainer {
         var windowCounts: [String: Int] = [:]
         var consecutiveNonFinite = 0
         var windowStepSeconds = 0.0   // time inside task.trainStep; the rest of the window is trainer overhead
-        var lastSaved = store.steps().last ?? -1
+        // Every rank agrees on this (the state is shared), so all take the final checkpoint together.
+        var lastSaved = state.step > 0 ? state.step : -1
 
         while state.step < settings.maxSteps {
-            if StopSignal.isRequested {
+            let (stop, signalName) = try stopRequested()
+            if stop {
                 try checkpoint()
-                console.banner("\(StopSignal.signalName) received: saved step \(state.step) in \(runDirectory.checkpoints.path); run the same command to resume")
-                return .interrupted(step: state.step, signal: StopSignal.signalName)
+                console.banner("\(signalName) received: saved step \(state.step) in \(runDirectory.checkpoints.path); run the same command to resume")
+                return .interrupted(step: state.step, signal: signalName)
             }
             if state.batchIndex >= task.batchesPerEpoch {
                 task.epochDidEnd(state.epoch)
@@ -181,7 +234,7 @@ public final class Trainer {
             state.learningRate = task.learningRate
 
             let step = state.step
-            if step % settings.logInterval == 0 || step == settings.maxSteps {
+            if let metrics, let events, step % settings.logInterval == 0 || step == settings.maxSteps {
                 let elapsed = Date().timeIntervalSince(windowStart)
                 let rate = elapsed > 0 ? Double(windowSteps) / elapsed : 0
                 let means = windowLosses.keys.sorted().map { ($0, windowLosses[$0]! / Double(windowCounts[$0]!)) }
@@ -198,7 +251,7 @@ public final class Trainer {
                 console.status(step: step, maxSteps: settings.maxSteps, losses: means, stepsPerSecond: rate, learningRate: task.learningRate)
                 windowStart = Date(); windowSteps = 0; windowLosses = [:]; windowCounts = [:]; windowStepSeconds = 0
             }
-            if step % settings.evalInterval == 0 {
+            if let metrics, let events, step % settings.evalInterval == 0 {
                 let v = try task.validate(step: step)
                 try metrics.append(step: step, kind: "validation", values: v)
                 for (k, value) in v { try events.scalar("validation/" + k, Float(value), step: step) }
@@ -208,7 +261,7 @@ public final class Trainer {
                 }
                 try events.flush()
             }
-            if step % settings.sampleInterval == 0 {
+            if isWriter, step % settings.sampleInterval == 0 {
                 try writeSamples(step: step)
             }
             if step % settings.checkpointInterval == 0 {
@@ -221,18 +274,25 @@ public final class Trainer {
         return .finished(step: state.step)
     }
 
-    /// Saves the current state and prunes old checkpoints (the best one is kept).
+    /// Saves the current state and prunes old checkpoints (the best one is kept). In a data-parallel
+    /// job every rank calls it at the same step: rank 0 writes, and all check that they still agree.
     public func checkpoint() throws {
-        let current = state
-        try store.write(step: current.step) { folder in
-            var snapshot = current
-            snapshot.task = try JSONDecoder().decode(JSONValue.self, from: try task.saveCheckpoint(into: folder))
-            return try JSONEncoder().encode(snapshot)
+        if let store {
+            let current = state
+            try store.write(step: current.step) { folder in
+                var snapshot = current
+                snapshot.task = try JSONDecoder().decode(JSONValue.self, from: try task.saveCheckpoint(into: folder))
+                return try JSONEncoder().encode(snapshot)
+            }
+            store.prune(keepLast: settings.keepLast, protect: Set([state.bestStep].compactMap { $0 }))
         }
-        store.prune(keepLast: settings.keepLast, protect: Set([state.bestStep].compactMap { $0 }))
+        if let replicas, let replicated = task as? ReplicatedTrainingTask {
+            try ReplicaCheckpoint.verify(replicas, fingerprint: replicated.replicaFingerprint(), when: "at step \(state.step)")
+        }
     }
 
     private func writeSamples(step: Int) throws {
+        guard let events else { return }
         let clips = try task.renderSamples(step: step)
         guard !clips.isEmpty else { return }
         let dir = runDirectory.samples.appendingPathComponent(CheckpointStore.folderName(step: step))

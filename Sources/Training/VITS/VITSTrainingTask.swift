@@ -54,7 +54,15 @@ public struct VITSTrainingOptions: Sendable {
 /// VITS as a `TrainingTask`: the reference train.py step (discriminator step, then generator step
 /// against the updated discriminator; AdamW β 0.8/0.99, ε 1e-9, weight decay 0.01; exponential decay),
 /// bucketed batches from a prepared data folder, and everything a checkpoint must hold for exact resume.
-public final class VITSTrainingTask: TrainingTask {
+///
+/// Data-parallel (`replicas`): `train.batch_size` is per rank; each global batch (batch_size × ranks)
+/// is drawn by the sampler exactly as one process with that batch would draw it, and rank r trains
+/// on its rows r·B ..< (r+1)·B, padded to the global batch's lengths, with that single process's
+/// noise and dropout masks for those rows (`RandomGenerator.withShard`). Every loss is normalised by the global batch (its share of the
+/// single-process loss), gradients of D and G are summed over the ranks before each optimizer
+/// step, and the logged losses are the global ones — so N ranks × B follow one process × N·B up to
+/// float summation order (docs/training.md, "Several machines").
+public final class VITSTrainingTask: ReplicatedTrainingTask {
     public let config: VITSConfig
     public let options: VITSTrainingOptions
     public let generator: SynthesizerTrn
@@ -74,6 +82,9 @@ public final class VITSTrainingTask: TrainingTask {
     private var epochBatches: (epoch: Int, batches: [[Int]])?
     private let probes: [(name: String, tokens: [Int])]
     private let frozenDiscriminator: Bool
+    /// The data-parallel job and its gradient reducer (nil: a single process).
+    public let replicas: ReplicaGroup?
+    private let reducer: ReplicaGradients?
 
     /// `frozenDiscriminator`: the `discriminator` freeze preset — D is neither updated nor given gradients.
     /// - Parameters:
@@ -81,11 +92,13 @@ public final class VITSTrainingTask: TrainingTask {
     ///     parent's weights, freezes parameter groups and attaches LoRA adapters here, so the optimizers
     ///     see exactly the trainable parameters.
     public init(config: VITSConfig, options: VITSTrainingOptions, data: URL, frozenDiscriminator: Bool = false,
-                warn: (String) -> Void,
+                replicas: ReplicaGroup? = nil, warn: (String) -> Void,
                 adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator) throws -> Void)? = nil) throws {
         self.config = config
         self.options = options
         self.frozenDiscriminator = frozenDiscriminator
+        self.replicas = replicas
+        reducer = replicas.map { ReplicaGradients(group: $0) }
         trainSet = try CorpusDataset(directory: data, split: .train, addBlank: config.data.addBlank)
         let validation = try? CorpusDataset(directory: data, split: .validation, addBlank: config.data.addBlank)
         validationSet = (validation?.count ?? 0) > 0 ? validation : nil
@@ -110,7 +123,7 @@ public final class VITSTrainingTask: TrainingTask {
         let gamma = options.decayPerStep ? pow(t.lrDecay, 1 / Double(max(1, options.decayEpochSteps))) : t.lrDecay
         scheduleG = ExponentialLR(initialLearningRate: t.learningRate, gamma: gamma)
         scheduleD = ExponentialLR(initialLearningRate: t.learningRate, gamma: gamma)
-        sampler = try trainSet.sampler(batchSize: options.batchSize, boundaries: options.boundaries, seed: options.seed)
+        sampler = try trainSet.sampler(batchSize: options.batchSize * (replicas?.size ?? 1), boundaries: options.boundaries, seed: options.seed)
         if !sampler.dropped.isEmpty {
             warn("\(sampler.dropped.count) of \(trainSet.count) training utterances fall outside the bucket boundaries \(options.boundaries) frames and are not used")
         }
@@ -162,12 +175,35 @@ public final class VITSTrainingTask: TrainingTask {
                 speakers: config.isMultiSpeaker ? b.speakerIDs.map(Int.init) : nil)
     }
 
+    /// This rank's share of a global batch's loss normalisers: items (every batch mean), frames
+    /// (the KL term's Σ mask) and tokens (the duration term's Σ x_mask). All 1 in a single process.
+    struct ShareWeights { var items: Float = 1, frames: Float = 1, tokens: Float = 1 }
+
     public func trainStep(epoch: Int, batchIndex: Int, step: Int) throws -> StepOutcome {
         generator.train(); discriminator.train()
-        let batch = try trainSet.collate(batches(for: epoch)[batchIndex])
+        let global = batches(for: epoch)[batchIndex]
+        let batch: Batch
+        var rows: Range<Int>?
+        var share = ShareWeights()
+        if let replicas, replicas.size > 1 {
+            let shard = try trainSet.collate(global, part: replicas.rank, of: replicas.size)
+            batch = shard.batch
+            rows = shard.rows
+            let globalFrames = global.reduce(0) { $0 + trainSet.entries[$1].frames }
+            let globalTokens = global.reduce(0) { $0 + trainSet.tokenCount($1) }
+            share = ShareWeights(items: Float(batch.size) / Float(global.count),
+                                 frames: Float(batch.specLengths.reduce(0) { $0 + Int($1) }) / Float(globalFrames),
+                                 tokens: Float(batch.tokenLengths.reduce(0) { $0 + Int($1) }) / Float(globalTokens))
+        } else {
+            batch = try trainSet.collate(global)
+        }
         let x = tensors(batch)
-        let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
-                                        speakers: x.speakers, noise: GeneratorNoise(rng))
+        func forward() throws -> TrainingOutputs {
+            try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
+                                  speakers: x.speakers, noise: GeneratorNoise(rng))
+        }
+        // A replica draws its rows of the single process's noise and dropout masks.
+        let out = try rows.map { try rng.withShard(globalBatch: global.count, rows: $0, forward) } ?? forward()
         let hop = config.data.hopLength
         let yMel = noGrad { sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames) }
         let ySlice = sliceSegments(x.wav, starts: out.sliceStarts.map { $0 * hop }, size: config.train.segmentSize)
@@ -177,10 +213,12 @@ public final class VITSTrainingTask: TrainingTask {
         var lossDiscValue: Float = 0, normD: Float = 0
         if !frozenDiscriminator {
             let (real, fake) = discriminator(real: ySlice, generated: out.yHat.detached())
-            let lossDisc = VITSLoss.discriminator(real: real.logits, generated: fake.logits).total
+            var lossDisc = VITSLoss.discriminator(real: real.logits, generated: fake.logits).total
+            if reducer != nil { lossDisc = lossDisc * share.items }
             optimizerD.zeroGrad()
             lossDisc.backward()
-            lossDiscValue = lossDisc.item
+            lossDiscValue = try globalValues([lossDisc.item])[0]
+            try reducer?.sum(optimizerD.parameters.map(\.tensor))
             normD = clip(discriminator.parameters())
             guard lossDiscValue.isFinite, normD.isFinite else {
                 optimizerD.zeroGrad()
@@ -192,31 +230,41 @@ public final class VITSTrainingTask: TrainingTask {
         // Generator step against the updated discriminator (its weights get no gradients here).
         let real = noGrad { discriminator(ySlice) }
         let fake = discriminator.withoutParameterGradients { discriminator(out.yHat) }
-        let lossGen = VITSLoss.generator(fake.logits).total
-        let lossFM = VITSLoss.featureMatching(real: real.featureMaps, generated: fake.featureMaps)
-        let lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(config.train.cMel))
-        let lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(config.train.cKl)
-        let lossDur = VITSLoss.duration(out.lLength)
+        var lossGen = VITSLoss.generator(fake.logits).total
+        var lossFM = VITSLoss.featureMatching(real: real.featureMaps, generated: fake.featureMaps)
+        var lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(config.train.cMel))
+        var lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(config.train.cKl)
+        var lossDur = VITSLoss.duration(out.lLength)
+        if reducer != nil {
+            // This rank's share of the global batch's loss (the single process's normalisers).
+            lossGen = lossGen * share.items; lossFM = lossFM * share.items; lossMel = lossMel * share.items
+            lossKL = lossKL * share.frames; lossDur = lossDur * share.tokens
+        }
         var total = lossGen + lossFM + lossMel + lossDur + lossKL
         // The authors add the sub-band loss (weight 1) for mb_istft only, not for ms_istft.
         var lossSubband: Tensor?
         if let subbandLoss, let bands = out.yHatSubbands {
-            let term = VITSLoss.subband(generatedBands: bands, target: ySlice, pqmf: subbandLoss.pqmf, loss: subbandLoss.loss)
+            // On several ranks its spectral-convergence part (a ratio of norms over the batch) is the
+            // shard's own, weighted by its share of items: close to, not equal to, the single process's.
+            var term = VITSLoss.subband(generatedBands: bands, target: ySlice, pqmf: subbandLoss.pqmf, loss: subbandLoss.loss)
+            if reducer != nil { term = term * share.items }
             total = total + term
             lossSubband = term
         }
         optimizerG.zeroGrad()
         total.backward()
+        let values = try globalValues([total.item, lossGen.item, lossFM.item, lossMel.item, lossKL.item, lossDur.item,
+                                       lossSubband?.item ?? 0])
+        try reducer?.sum(optimizerG.parameters.map(\.tensor))
         let normG = clip(generator.parameters())
         var losses: [String: Double] = [
-            "loss/d/total": Double(lossDiscValue), "loss/g/total": Double(total.item), "loss/g/gen": Double(lossGen.item),
-            "loss/g/fm": Double(lossFM.item), "loss/g/mel": Double(lossMel.item), "loss/g/kl": Double(lossKL.item),
-            "loss/g/dur": Double(lossDur.item), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
+            "loss/d/total": Double(lossDiscValue), "loss/g/total": Double(values[0]), "loss/g/gen": Double(values[1]),
+            "loss/g/fm": Double(values[2]), "loss/g/mel": Double(values[3]), "loss/g/kl": Double(values[4]),
+            "loss/g/dur": Double(values[5]), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
         ]
-        if let lossSubband { losses["loss/g/subband"] = Double(lossSubband.item) }
-        guard total.item.isFinite, normG.isFinite else {
+        if lossSubband != nil { losses["loss/g/subband"] = Double(values[6]) }
+        guard values[0].isFinite, normG.isFinite else {
             optimizerG.zeroGrad()
-            losses["loss/g/total"] = Double(total.item)
             return StepOutcome(losses: losses, applied: false)
         }
         optimizerG.step()
@@ -225,6 +273,15 @@ public final class VITSTrainingTask: TrainingTask {
             scheduleD.step(optimizerD)
         }
         return StepOutcome(losses: losses)
+    }
+
+    /// Loss values summed over the ranks (each holds its share): the global batch's losses, the same
+    /// on every rank, so all ranks agree on skipping a non-finite step. Unchanged in a single process.
+    private func globalValues(_ values: [Float]) throws -> [Float] {
+        guard let replicas, replicas.size > 1 else { return values }
+        var v = values
+        try replicas.allReduceSum(&v)
+        return v
     }
 
     /// Total gradient norm, clipped to `grad_clip_norm` when set (the reference does not clip).
@@ -315,6 +372,18 @@ public final class VITSTrainingTask: TrainingTask {
     }
 
     // MARK: checkpoints
+
+    /// Weights and optimizer moments of both models, the RNG and the schedules.
+    public func replicaFingerprint() -> UInt64 {
+        var f = TensorFingerprint()
+        for (_, t) in generator.stateDict().sorted(by: { $0.key < $1.key }) { f.add(t) }
+        for (_, t) in discriminator.stateDict().sorted(by: { $0.key < $1.key }) { f.add(t) }
+        for (_, t) in optimizerG.stateTensors().sorted(by: { $0.key < $1.key }) { f.add(t) }
+        for (_, t) in optimizerD.stateTensors().sorted(by: { $0.key < $1.key }) { f.add(t) }
+        for word in rng.state { f.add(word) }
+        f.add(UInt64(scheduleG.count)); f.add(UInt64(scheduleD.count))
+        return f.value
+    }
 
     struct State: Codable {
         var rng: [UInt64]
