@@ -74,6 +74,9 @@ public final class VITSTrainingTask: TrainingTask {
     private var epochBatches: (epoch: Int, batches: [[Int]])?
     private let probes: [(name: String, tokens: [Int])]
     private let frozenDiscriminator: Bool
+    /// The recordings' F0 per frame (models with pitch excitation), per split.
+    private let trainPitch: PitchTargets?
+    private let validationPitch: PitchTargets?
 
     /// `frozenDiscriminator`: the `discriminator` freeze preset — D is neither updated nor given gradients.
     /// - Parameters:
@@ -132,6 +135,9 @@ public final class VITSTrainingTask: TrainingTask {
             warn("the data's inventory (\(trainSet.inventory.version)) is not the Mandarin frontend's; probe sentences are not rendered")
         }
         self.probes = probes
+        let pitch = config.model.pitch.enabled
+        trainPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength) : nil
+        validationPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength) : nil
     }
 
     static func intersperse(_ ids: [Int]) -> [Int] {
@@ -166,8 +172,9 @@ public final class VITSTrainingTask: TrainingTask {
         generator.train(); discriminator.train()
         let batch = try trainSet.collate(batches(for: epoch)[batchIndex])
         let x = tensors(batch)
+        let f0 = trainPitch?.f0(for: batch)
         let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
-                                        speakers: x.speakers, noise: GeneratorNoise(rng))
+                                        speakers: x.speakers, noise: GeneratorNoise(rng), f0: f0)
         let hop = config.data.hopLength
         let yMel = noGrad { sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames) }
         let ySlice = sliceSegments(x.wav, starts: out.sliceStarts.map { $0 * hop }, size: config.train.segmentSize)
@@ -205,6 +212,12 @@ public final class VITSTrainingTask: TrainingTask {
             total = total + term
             lossSubband = term
         }
+        var pitchTerms: (logF0: Tensor, voicing: Tensor)?
+        if let prediction = out.pitchPrediction, let f0 {
+            let terms = PitchLoss.terms(prediction: prediction, f0: f0, mask: out.yMask)
+            total = total + (terms.logF0 + terms.voicing) * Float(config.train.cPitch)
+            pitchTerms = terms
+        }
         optimizerG.zeroGrad()
         total.backward()
         let normG = clip(generator.parameters())
@@ -214,6 +227,10 @@ public final class VITSTrainingTask: TrainingTask {
             "loss/g/dur": Double(lossDur.item), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
         ]
         if let lossSubband { losses["loss/g/subband"] = Double(lossSubband.item) }
+        if let pitchTerms {
+            losses["loss/g/pitch_f0"] = Double(pitchTerms.logF0.item)
+            losses["loss/g/pitch_vuv"] = Double(pitchTerms.voicing.item)
+        }
         guard total.item.isFinite, normG.isFinite else {
             optimizerG.zeroGrad()
             losses["loss/g/total"] = Double(total.item)
@@ -253,10 +270,12 @@ public final class VITSTrainingTask: TrainingTask {
         var melSum = 0.0, klSum = 0.0, n = 0.0
         for chunk in stride(from: 0, to: usable.count, by: options.batchSize) {
             let idx = Array(usable[usable.startIndex + chunk..<usable.startIndex + min(chunk + options.batchSize, usable.count)])
-            let x = tensors(try validationSet.collate(idx))
+            let batch = try validationSet.collate(idx)
+            let x = tensors(batch)
+            let f0 = validationPitch?.f0(for: batch)
             try noGrad {
                 let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec,
-                                                frameLengths: x.specLengths, speakers: x.speakers, noise: noise)
+                                                frameLengths: x.specLengths, speakers: x.speakers, noise: noise, f0: f0)
                 let yMel = sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames)
                 let l1 = VITSLoss.mel(target: yMel, generated: mel(out.yHat), weight: 1)
                 let kl = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask)
