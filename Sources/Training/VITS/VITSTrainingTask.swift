@@ -85,6 +85,9 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
     /// The data-parallel job and its gradient reducer (nil: a single process).
     public let replicas: ReplicaGroup?
     private let reducer: ReplicaGradients?
+    /// The recordings' F0 per frame (models with pitch excitation), per split.
+    private let trainPitch: PitchTargets?
+    private let validationPitch: PitchTargets?
 
     /// `frozenDiscriminator`: the `discriminator` freeze preset — D is neither updated nor given gradients.
     /// - Parameters:
@@ -145,6 +148,9 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             warn("the data's inventory (\(trainSet.inventory.version)) is not the Mandarin frontend's; probe sentences are not rendered")
         }
         self.probes = probes
+        let pitch = config.model.pitch.enabled
+        trainPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength) : nil
+        validationPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength) : nil
     }
 
     static func intersperse(_ ids: [Int]) -> [Int] {
@@ -198,9 +204,10 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             batch = try trainSet.collate(global)
         }
         let x = tensors(batch)
+        let f0 = trainPitch?.f0(for: batch)
         func forward() throws -> TrainingOutputs {
             try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec, frameLengths: x.specLengths,
-                                  speakers: x.speakers, noise: GeneratorNoise(rng))
+                                  speakers: x.speakers, noise: GeneratorNoise(rng), f0: f0)
         }
         // A replica draws its rows of the single process's noise and dropout masks.
         let out = try rows.map { try rng.withShard(globalBatch: global.count, rows: $0, forward) } ?? forward()
@@ -251,10 +258,21 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             total = total + term
             lossSubband = term
         }
+        var pitchTerms: (logF0: Tensor, voicing: Tensor)?
+        if let prediction = out.pitchPrediction, let f0 {
+            var terms = PitchLoss.terms(prediction: prediction, f0: f0, mask: out.yMask)
+            if reducer != nil {
+                // Masked means over the shard's own (voiced) frames, weighted by its share of the
+                // batch's frames: close to, not equal to, the single process's means.
+                terms = (terms.logF0 * share.frames, terms.voicing * share.frames)
+            }
+            total = total + (terms.logF0 + terms.voicing) * Float(config.train.cPitch)
+            pitchTerms = terms
+        }
         optimizerG.zeroGrad()
         total.backward()
         let values = try globalValues([total.item, lossGen.item, lossFM.item, lossMel.item, lossKL.item, lossDur.item,
-                                       lossSubband?.item ?? 0])
+                                       lossSubband?.item ?? 0, pitchTerms?.logF0.item ?? 0, pitchTerms?.voicing.item ?? 0])
         try reducer?.sum(optimizerG.parameters.map(\.tensor))
         let normG = clip(generator.parameters())
         var losses: [String: Double] = [
@@ -263,6 +281,10 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             "loss/g/dur": Double(values[5]), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
         ]
         if lossSubband != nil { losses["loss/g/subband"] = Double(values[6]) }
+        if pitchTerms != nil {
+            losses["loss/g/pitch_f0"] = Double(values[7])
+            losses["loss/g/pitch_vuv"] = Double(values[8])
+        }
         guard values[0].isFinite, normG.isFinite else {
             optimizerG.zeroGrad()
             return StepOutcome(losses: losses, applied: false)
@@ -310,10 +332,12 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
         var melSum = 0.0, klSum = 0.0, n = 0.0
         for chunk in stride(from: 0, to: usable.count, by: options.batchSize) {
             let idx = Array(usable[usable.startIndex + chunk..<usable.startIndex + min(chunk + options.batchSize, usable.count)])
-            let x = tensors(try validationSet.collate(idx))
+            let batch = try validationSet.collate(idx)
+            let x = tensors(batch)
+            let f0 = validationPitch?.f0(for: batch)
             try noGrad {
                 let out = try generator.forward(tokens: x.tokens, tokenLengths: x.tokenLengths, spec: x.spec,
-                                                frameLengths: x.specLengths, speakers: x.speakers, noise: noise)
+                                                frameLengths: x.specLengths, speakers: x.speakers, noise: noise, f0: f0)
                 let yMel = sliceSegments(mel.melFromLinear(x.spec), starts: out.sliceStarts, size: config.segmentFrames)
                 let l1 = VITSLoss.mel(target: yMel, generated: mel(out.yHat), weight: 1)
                 let kl = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask)

@@ -76,6 +76,8 @@ public struct TrainConfig: Equatable, Sendable {
     /// `eval_mcd_items`: validation utterances spoken and scored (MCD, log-F0, V/UV, duration) at each
     /// evaluation; 0 turns the quality evaluation off.
     public var evalMCDItems: Int = 0
+    /// Weight of the pitch predictor's loss (`c_pitch`; models with `model.pitch_excitation` only).
+    public var cPitch: Double = 1
     /// Sub-band STFT loss of the mb_istft decoder (`fft_sizes`, `hop_sizes`, `win_lengths`; DecoderConfig.swift).
     public var subbandLoss: SubbandLossSettings = .authors
 }
@@ -151,6 +153,8 @@ public struct ModelConfig: Equatable, Sendable {
     public var discriminatorPeriods: [Int]
     /// `model.decoder` and the iSTFT decoders' keys (DecoderConfig.swift); default HiFi-GAN.
     public var decoder: DecoderSettings = DecoderSettings()
+    /// `model.pitch_excitation` and its keys (PitchConfig.swift); off by default.
+    public var pitch: PitchSettings = PitchSettings()
 
     public static let referencePeriods = [2, 3, 5, 7, 11]
 }
@@ -252,6 +256,7 @@ extension VITSConfig {
         train.gradClipNorm = s.optionalDouble("grad_clip_norm")
         train.validationItems = s.int("validation_items", default: train.validationItems)
         train.evalMCDItems = s.int("eval_mcd_items", default: train.evalMCDItems)
+        train.cPitch = s.double("c_pitch", default: train.cPitch)
         train.subbandLoss = readSubbandLoss(s)
         return train
     }
@@ -305,6 +310,7 @@ extension VITSConfig {
             discriminatorWidthMultiplier: s.double("discriminator_width_multiplier", default: 1),
             discriminatorPeriods: s.ints("discriminator_periods", default: ModelConfig.referencePeriods))
         config.decoder = readDecoder(s)
+        config.pitch = readPitch(s)
         return config
     }
 
@@ -499,6 +505,7 @@ extension VITSConfig {
         if m.discriminatorPeriods.count > 64 { fail("model.discriminator_periods", "expected at most 64 periods, found \(m.discriminatorPeriods.count)") }
 
         issues += decoderValidationIssues(lines: lines)
+        issues += pitchValidationIssues(lines: lines)
         if let f = fixture {
             if let n = f.nVocab, n < 1 || n > 1 << 24 { fail("fixture.n_vocab", "expected a vocabulary size in 1...\(1 << 24), found \(n)") }
             if let n = f.nVocab, let symbols = f.symbols, symbols.count != n {

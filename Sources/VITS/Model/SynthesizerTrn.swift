@@ -20,6 +20,9 @@ public struct TrainingOutputs {
     public var mQ: Tensor, logsQ: Tensor
     /// Speaker conditioning [B, gin, 1] (multi-speaker configs only).
     public var g: Tensor?
+    /// The pitch predictor's output [B, 2, Ty] (log(F0/100 Hz), voicing logit) on the aligned text
+    /// states (models with pitch excitation), for `PitchLoss` against the recording's F0.
+    public var pitchPrediction: Tensor?
 }
 
 /// Inference outputs (reference `infer` return values plus intermediates the parity check compares).
@@ -30,6 +33,8 @@ public struct InferenceOutputs {
     public var logw: Tensor, wCeil: Tensor, attention: Tensor, yMask: Tensor
     public var mP: Tensor, logsP: Tensor, zP: Tensor, z: Tensor
     public var g: Tensor?
+    /// Predicted F0 per frame [B, Ty] in Hz, 0 where unvoiced (models with pitch excitation).
+    public var f0: Tensor?
 }
 
 /// The VITS generator (`SynthesizerTrn`): text encoder `enc_p`, decoder `dec` (HiFi-GAN or an iSTFT variant, `model.decoder`), posterior
@@ -44,6 +49,10 @@ public final class SynthesizerTrn: Module {
     public let flow: ResidualCouplingBlock
     public let dp: any DurationPredicting
     public let embG: SpeakerEmbedding?
+    /// Pitch excitation (`model.pitch_excitation`): the frame-level F0 predictor and the harmonic
+    /// source that feeds the decoder (PitchConfig.swift); nil otherwise.
+    public let pitchPredictor: PitchPredictor?
+    public let harmonicSource: HarmonicSource?
 
     public init(config: VITSConfig, vocabularySize: Int, generator: RandomGenerator) {
         self.config = config
@@ -54,6 +63,13 @@ public final class SynthesizerTrn: Module {
         flow = ResidualCouplingBlock(config: config, generator: generator)
         dp = makeDurationPredictor(config: config, generator: generator)
         embG = config.isMultiSpeaker ? SpeakerEmbedding(config: config, generator: generator) : nil
+        let pitch = config.model.pitch
+        if pitch.enabled, let hifigan = dec as? Generator { hifigan.addPitchExcitation(pitch, generator: generator) }
+        pitchPredictor = pitch.enabled
+            ? PitchPredictor(hiddenChannels: config.model.hiddenChannels, settings: pitch, dropout: Float(config.model.pDropout),
+                             ginChannels: config.isMultiSpeaker ? config.model.ginChannels : 0, generator: generator)
+            : nil
+        harmonicSource = pitch.enabled ? HarmonicSource(settings: pitch, sampleRate: config.data.samplingRate) : nil
         super.init()
         register("enc_p", encP)
         register("dec", dec as Module)
@@ -61,6 +77,27 @@ public final class SynthesizerTrn: Module {
         register("flow", flow)
         register("dp", dp as! Module)
         if let embG { register("emb_g", embG) }
+        if let pitchPredictor { register("pitch_predictor", pitchPredictor) }
+    }
+
+    /// The decoder on latent frames [B, I, T]; with pitch excitation, F0 per frame [B, T] drives the
+    /// harmonic source (its draws come after every other draw of the pass).
+    private func decode(_ z: Tensor, g: Tensor?, f0: Tensor?, noise: NoiseSource, trace: ModuleTrace?) throws -> DecoderOutput {
+        guard let harmonicSource else { return dec.decode(z, g: g, trace: trace) }
+        guard let f0, let hifigan = dec as? Generator else {
+            throw ModelError.input("this model has pitch excitation: the decoder needs F0 per frame")
+        }
+        let source = try harmonicSource(f0: f0, samplesPerFrame: config.data.hopLength, noise: noise)
+        return DecoderOutput(audio: hifigan(z, g: g, excitation: source, trace: trace), subbands: nil)
+    }
+
+    /// The pitch predictor on token states h [B, H, Tx] spread over frames by `path` [B, 1, Ty, Tx]
+    /// with `durations` [B, 1, Tx] frames per token.
+    private func predictPitch(_ h: Tensor, path: Tensor, durations: Tensor, mask: Tensor, g: Tensor?) -> Tensor? {
+        guard let pitchPredictor else { return nil }
+        let frames = path.shape[2]
+        return pitchPredictor(hidden: Self.expand(h.detached(), path: path),
+                              position: PitchPredictor.positions(durations: durations, frames: frames), mask: mask, g: g)
     }
 
     private static func report(_ trace: ModuleTrace?, _ tensors: [String: Tensor]) {
@@ -105,10 +142,17 @@ public final class SynthesizerTrn: Module {
     ///   - speakers: speaker ids (multi-speaker configs).
     ///   - alignment: a path [B,1,Ty,Tx] to use instead of searching one (parity checks inject the
     ///     reference's when a rounding difference flips a near-tie).
+    ///   - f0: the recording's F0 per frame [B, Ty] in Hz (0 = unvoiced); required by models with
+    ///     pitch excitation (the decoder is driven by it on the training slice), ignored otherwise.
     public func forward(tokens: IntTensor, tokenLengths: [Int], spec: Tensor, frameLengths: [Int],
-                        speakers: [Int]? = nil, noise: NoiseSource, alignment: Tensor? = nil,
+                        speakers: [Int]? = nil, noise: NoiseSource, alignment: Tensor? = nil, f0: Tensor? = nil,
                         trace: ModuleTrace? = nil) throws -> TrainingOutputs {
         let batch = tokens.shape[0]
+        if pitchPredictor != nil {
+            guard let f0, f0.shape == [batch, spec.shape[2]] else {
+                throw ModelError.input("this model has pitch excitation: training needs the recording's F0 per frame, [\(batch), \(spec.shape[2])]")
+            }
+        }
         guard spec.rank == 3, spec.shape[0] == batch, spec.shape[1] == config.spectrogramChannels else {
             throw ModelError.input("spectrogram must be [\(batch), \(config.spectrogramChannels), frames], got \(spec.shape)")
         }
@@ -141,12 +185,14 @@ public final class SynthesizerTrn: Module {
                                                           segmentFrames: config.segmentFrames)
         let zSlice = sliceSegments(z, starts: starts, size: config.segmentFrames)
         trace?("z_slice", zSlice)
-        let decoded = dec.decode(zSlice, g: g, trace: trace)
+        let pitchPrediction = predictPitch(h, path: attention, durations: w, mask: yMask, g: g)
+        let f0Slice = f0.map { sliceSegments($0.unsqueezed(1), starts: starts, size: config.segmentFrames).squeezed(1) }
+        let decoded = try decode(zSlice, g: g, f0: f0Slice, noise: noise, trace: trace)
         let yHat = decoded.audio
         trace?("o", yHat)
         return TrainingOutputs(yHat: yHat, yHatSubbands: decoded.subbands, lLength: lLength, attention: attention, sliceStarts: starts,
                                xMask: xMask, yMask: yMask, z: z, zP: zP, mP: mP, logsP: logsP,
-                               mQ: mQ, logsQ: logsQ, g: g)
+                               mQ: mQ, logsQ: logsQ, g: g, pitchPrediction: pitchPrediction)
     }
 
     /// Synthesis (reference `SynthesizerTrn.infer`), without autograd.
@@ -175,13 +221,18 @@ public final class SynthesizerTrn: Module {
             let zP = mP + eps * logsP.exp() * noiseScale
             let z = flow.reverse(zP, mask: yMask, g: g, trace: trace)
             var latent = z * yMask
-            if let maxFrames, maxFrames < frames { latent = latent.slice(axis: 2, start: 0, end: maxFrames) }
-            let audio = dec.decode(latent, g: g, trace: trace).audio
+            var f0 = predictPitch(h, path: attention, durations: wCeil, mask: yMask, g: g)
+                .map { PitchPredictor.frequencies($0, mask: yMask) }
+            if let maxFrames, maxFrames < frames {
+                latent = latent.slice(axis: 2, start: 0, end: maxFrames)
+                f0 = f0?.slice(axis: 1, start: 0, end: maxFrames)
+            }
+            let audio = try decode(latent, g: g, f0: f0, noise: noise, trace: trace).audio
             Self.report(trace, ["logw": logw, "w_ceil": wCeil, "y_mask": yMask, "attn": attention, "m_p": mP,
                                 "logs_p": logsP, "z_p": zP, "z": z, "o": audio])
             return InferenceOutputs(audio: audio, frameLengths: frameLengths.map { min($0, maxFrames ?? $0) },
                                     logw: logw, wCeil: wCeil, attention: attention, yMask: yMask,
-                                    mP: mP, logsP: logsP, zP: zP, z: z, g: g)
+                                    mP: mP, logsP: logsP, zP: zP, z: z, g: g, f0: f0)
         }
     }
 }

@@ -87,7 +87,14 @@ public final class Generator: Module {
     public let resblocks = ModuleList<Module>()
     public let convPost: Conv1d
     public let cond: Conv1d?
+    /// Pitch excitation (`model.pitch_excitation`): the harmonic source merged to one channel
+    /// (`m_source`), and per upsampling stage a strided convolution bringing it to that stage's rate
+    /// and width (`noise_convs.i`), added after the stage's transposed convolution. Nil otherwise.
+    public private(set) var mSource: SourceMerge?
+    public let noiseConvs = ModuleList<Conv1d>()
     public let kernelsPerStage: Int
+    /// Channels after `conv_pre` (halved at every upsampling stage).
+    public let upsampleInitialChannel: Int
     /// The blocks of `resblocks`, typed.
     public let blocks: [HiFiGANResBlock]
     /// Prefix of the names reported to a trace.
@@ -131,6 +138,7 @@ public final class Generator: Module {
         precondition(resblockKernelSizes.count == resblockDilationSizes.count, "Generator: one dilation list per resblock kernel")
         precondition(!resblockKernelSizes.isEmpty, "Generator: needs at least one resblock kernel size")
         let c0 = upsampleInitialChannel
+        self.upsampleInitialChannel = c0
         kernelsPerStage = resblockKernelSizes.count
         convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
         let (upLayers, blocks) = Generator.upsamplingStages(
@@ -149,6 +157,24 @@ public final class Generator: Module {
         if let cond { register("cond", cond) }
     }
 
+    /// Adds the pitch-excitation modules (`m_source`, `noise_convs`). `SynthesizerTrn` calls this after
+    /// every other module exists, so the rest of a model draws exactly the initial weights it would
+    /// without pitch excitation (same seed, same weights: runs with and without it compare cleanly).
+    public func addPitchExcitation(_ pitch: PitchSettings, generator: RandomGenerator) {
+        precondition(mSource == nil, "Generator: pitch excitation added twice")
+        let source = SourceMerge(harmonics: pitch.harmonics, generator: generator)
+        let c0 = upsampleInitialChannel, rates = ups.map(\.stride)
+        for i in rates.indices {
+            let stride = rates[(i + 1)...].reduce(1, *), channels = c0 >> (i + 1)
+            noiseConvs.append(stride > 1
+                ? Conv1d(1, channels, kernelSize: 2 * stride, stride: stride, padding: stride / 2, generator: generator)
+                : Conv1d(1, channels, kernelSize: 1, generator: generator))
+        }
+        mSource = source
+        register("m_source", source)
+        register("noise_convs", noiseConvs)
+    }
+
     /// The `dec` of a reference config.
     public convenience init(config: VITSConfig, generator: RandomGenerator) {
         let m = config.model
@@ -160,8 +186,13 @@ public final class Generator: Module {
 
     /// z [B, I, T], g [B, G, 1] or nil → waveform [B, 1, T·Πu] in (−1, 1).
     /// Traces `dec.conv_pre`, `dec.cond`, `dec.ups.i`, `dec.resblocks.m`, `dec.conv_post` (before tanh).
-    public func callAsFunction(_ z: Tensor, g: Tensor? = nil, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+    /// `excitation`: the harmonic source [B, harmonics + 1, T·Πu] (`HarmonicSource`), required by a
+    /// generator built with pitch excitation and refused by one without.
+    public func callAsFunction(_ z: Tensor, g: Tensor? = nil, excitation: Tensor? = nil,
+                               trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         precondition(g == nil || cond != nil, "Generator: conditioning g given to a generator built with ginChannels = 0")
+        precondition((excitation != nil) == (mSource != nil), "Generator: the harmonic source is given exactly when the generator has pitch excitation")
+        let source = excitation.map { mSource!($0) }
         var x = convPre(z)
         trace?(tracePath + ".conv_pre", x)
         if let g, let cond {
@@ -171,6 +202,7 @@ public final class Generator: Module {
         }
         for (i, up) in ups.enumerated() {
             x = up(leakyRelu(x, slope: Generator.leakySlope))
+            if let source { x = x + noiseConvs[i](source) }
             trace?("\(tracePath).ups.\(i)", x)
             var sum: Tensor?
             for j in 0..<kernelsPerStage {

@@ -1,0 +1,98 @@
+import XCTest
+import Foundation
+import Engine
+import Training
+import VITS
+
+/// Pitch excitation inside the VITS training step: a tiny model with `model.pitch_excitation` on the
+/// miniature corpus of `VITSTrainingTests` trains (the decoder driven by the recordings' F0, the
+/// predictor learning it), changes the new weights, and synthesizes from text alone.
+extension VITSTrainingTests {
+    private func pitchConfig(extra: [String: Any] = [:], data extraData: [String: Any] = [:]) throws -> Data {
+        var raw = try XCTUnwrap(JSONSerialization.jsonObject(with: VITSTrainingTests.config(maxSteps: 2)) as? [String: Any])
+        var model = try XCTUnwrap(raw["model"] as? [String: Any])
+        model["pitch_excitation"] = true
+        model["pitch_predictor_channels"] = 16
+        for (k, v) in extra { model[k] = v }
+        raw["model"] = model
+        var data = try XCTUnwrap(raw["data"] as? [String: Any])
+        for (k, v) in extraData { data[k] = v }
+        raw["data"] = data
+        return try JSONSerialization.data(withJSONObject: raw, options: [.sortedKeys])
+    }
+
+    func testPitchExcitationTrainsAndSynthesizes() throws {
+        Engine.configure()
+        let config = try VITSConfig.parse(try pitchConfig())
+        XCTAssertTrue(config.model.pitch.enabled)
+        let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
+        let task = try VITSTrainingTask(config: config, options: options, data: VITSTrainingTests.data, warn: { _ in })
+        let before = task.generator.stateDict().mapValues(\.scalars)
+        XCTAssertNotNil(before["dec.m_source.merge.weight"])
+        XCTAssertNotNil(before["dec.noise_convs.0.weight"])
+        XCTAssertNotNil(before["pitch_predictor.proj.weight"])
+        for step in 0..<2 {
+            let outcome = try task.trainStep(epoch: 0, batchIndex: step, step: step)
+            XCTAssertTrue(outcome.applied, "step \(step): \(outcome.losses)")
+            for (name, value) in outcome.losses { XCTAssertTrue(value.isFinite, "\(name) = \(value)") }
+            XCTAssertGreaterThan(try XCTUnwrap(outcome.losses["loss/g/pitch_f0"]), 0)
+            XCTAssertGreaterThan(try XCTUnwrap(outcome.losses["loss/g/pitch_vuv"]), 0)
+        }
+        let after = task.generator.stateDict()
+        for key in ["dec.m_source.merge.weight", "dec.noise_convs.0.weight", "dec.noise_convs.1.weight", "pitch_predictor.convs.0.weight",
+                    "pitch_predictor.proj.bias"] {
+            XCTAssertNotEqual(after[key]?.scalars, before[key], "\(key) did not train")
+        }
+        let metrics = try task.validate(step: 2)
+        XCTAssertTrue(try XCTUnwrap(metrics["mel_l1"]).isFinite)
+        task.generator.eval()
+        let out = try task.generator.infer(tokens: IntTensor(shape: [1, 6], values: [1, 9, 40, 12, 60, 1]), tokenLengths: [6],
+                                           speakers: [0], noise: GeneratorNoise(RandomGenerator(seed: 5)))
+        XCTAssertEqual(out.audio.shape, [1, 1, out.frameLengths[0] * 256])
+        XCTAssertEqual(try XCTUnwrap(out.f0).shape, [1, out.frameLengths[0]])
+        XCTAssertTrue(out.audio.scalars.allSatisfy(\.isFinite))
+    }
+
+    /// A model without pitch excitation is built exactly as before: the same keys and initial weights.
+    func testPitchOffLeavesTheModelUnchanged() throws {
+        Engine.configure()
+        let plain = try VITSConfig.parse(VITSTrainingTests.config(maxSteps: 2))
+        let withPitch = try VITSConfig.parse(try pitchConfig())
+        let a = SynthesizerTrn(config: plain, vocabularySize: 64, generator: RandomGenerator(seed: 3)).stateDict()
+        let b = SynthesizerTrn(config: withPitch, vocabularySize: 64, generator: RandomGenerator(seed: 3)).stateDict()
+        XCTAssertFalse(a.keys.contains { $0.contains("pitch") || $0.contains("m_source") || $0.contains("noise_convs") })
+        // The pitch modules are created last, so every shared key starts from the same weights.
+        for (key, value) in a { XCTAssertEqual(b[key]?.scalars, value.scalars, key) }
+    }
+
+    func testPitchConfigIsValidated() throws {
+        XCTAssertThrowsError(try VITSConfig.parse(try pitchConfig(extra: ["pitch_predictor_kernel": 4]))) { error in
+            XCTAssertTrue("\(error)".contains("model.pitch_predictor_kernel"), "\(error)")
+        }
+        // hop 300 = 5·5·4·3: the third stage's source conv would stride by 3.
+        let odd = try pitchConfig(extra: ["upsample_rates": [5, 5, 4, 3], "upsample_kernel_sizes": [11, 11, 8, 7],
+                                          "upsample_initial_channel": 32],
+                                  data: ["hop_length": 300, "filter_length": 1200, "win_length": 1200])
+        XCTAssertThrowsError(try VITSConfig.parse(odd)) { error in
+            XCTAssertTrue("\(error)".contains("stage 2 strides by 3"), "\(error)")
+        }
+        XCTAssertThrowsError(try VITSConfig.parse(try pitchConfig(extra: ["decoder": "istft", "upsample_rates": [8, 8], "upsample_kernel_sizes": [16, 16]]))) { error in
+            XCTAssertTrue("\(error)".contains("model.pitch_excitation"), "\(error)")
+        }
+    }
+
+    /// The F0 targets sit at the spectrogram frames' centres: a steady 150 Hz harmonic tone reads
+    /// 150 Hz (within 1 %) on every frame away from the edges; silence reads unvoiced.
+    func testFrameF0OfASteadyTone() {
+        let rate = 22050, hop = 256, frames = 60
+        var signal = (0..<(frames * hop)).map { n -> Double in
+            let t = Double(n) / Double(rate)
+            return 0.5 * sin(2 * .pi * 150 * t) + 0.25 * sin(2 * .pi * 300 * t) + 0.1 * sin(2 * .pi * 450 * t)
+        }
+        for n in (40 * hop)..<signal.count { signal[n] = 0 }
+        let f0 = PitchTargets.frameF0(signal: signal, sampleRate: rate, hop: hop, frames: frames)
+        XCTAssertEqual(f0.count, frames)
+        for t in 4..<36 { XCTAssertEqual(Double(f0[t]), 150, accuracy: 1.5, "frame \(t)") }
+        for t in 44..<frames { XCTAssertEqual(f0[t], 0, "frame \(t)") }
+    }
+}
