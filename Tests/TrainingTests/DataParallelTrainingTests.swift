@@ -153,8 +153,8 @@ extension VITSTrainingTests {
     }
 
     /// Attention key biases: adding b_k to every key adds q·b_k to all scores of a query, which the
-    /// softmax cancels, so their true gradient is 0 and what backprop returns is rounding noise
-    /// (~1e-12). AdamW divides it by its own magnitude, so these biases take ±lr steps in a
+    /// softmax cancels, so their true gradient is 0 and what backprop returns is rounding noise.
+    /// AdamW divides it by its own magnitude, so these biases take ±lr steps in a
     /// direction set by rounding — in any two runs that sum in a different order. They can only be
     /// bounded by how far AdamW can move two runs apart: twice Σ_t lr·max|m̂_t/√v̂_t| (`adamStepBound`).
     private static func gradientIsRoundingNoise(_ key: String) -> Bool { key.contains(".attn_layers.") && key.hasSuffix(".conv_k.bias") }
