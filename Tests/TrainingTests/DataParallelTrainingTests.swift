@@ -94,7 +94,7 @@ extension VITSTrainingTests {
             ["VITS_THREADS": "1", "VITS_TEST_JOB": tag, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
              "OMPI_MCA_btl": "self,tcp", "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo"]) { $1 }
         let output = Self.base.appendingPathComponent("\(tag)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         p.standardOutput = handle
         p.standardError = handle
@@ -142,19 +142,39 @@ extension VITSTrainingTests {
         return out
     }
 
-    private func maxDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -> Float {
+    /// The largest |a − b| over the tensors whose key passes `include`.
+    private func maxDifference(_ a: [String: [Float]], _ b: [String: [Float]], where include: (String) -> Bool = { _ in true }) -> Float {
         var worst: Float = 0
-        for (k, x) in a { guard let y = b[k] else { return .infinity }; for (p, q) in zip(x, y) { worst = max(worst, abs(p - q)) } }
+        for (k, x) in a where include(k) {
+            guard let y = b[k] else { return .infinity }
+            for (p, q) in zip(x, y) { worst = max(worst, abs(p - q)) }
+        }
         return a.count == b.count ? worst : .infinity
     }
 
-    /// 2 ranks × batch 1 end with the weights of 1 process × batch 2 after 3 steps, within lr/20.
+    /// Attention key biases: adding b_k to every key adds q·b_k to all scores of a query, which the
+    /// softmax cancels, so their true gradient is 0 and what backprop returns is rounding noise.
+    /// AdamW divides it by its own magnitude, so these biases take ±lr steps in a
+    /// direction set by rounding — in any two runs that sum in a different order. They can only be
+    /// bounded by how far AdamW can move two runs apart: twice Σ_t lr·max|m̂_t/√v̂_t| (`adamStepBound`).
+    private static func gradientIsRoundingNoise(_ key: String) -> Bool { key.contains(".attn_layers.") && key.hasSuffix(".conv_k.bias") }
+
+    /// The largest |m̂_t/√v̂_t| of AdamW at step t over all gradient sequences (Cauchy–Schwarz on
+    /// m̂ = (1−β₁)Σβ₁^{t−i}g_i/(1−β₁^t) against v̂ = (1−β₂)Σβ₂^{t−i}g_i²/(1−β₂^t)):
+    /// (1−β₁)/(1−β₁^t) · √((1−β₂^t)/(1−β₂)) · √(Σ_{j<t} (β₁²/β₂)^j). 1 at t = 1; ≈ 1.006, 1.015 at t = 2, 3 for β (0.8, 0.99).
+    static func adamStepBound(step t: Int, beta1: Double = 0.8, beta2: Double = 0.99) -> Double {
+        let ratio = (0..<t).reduce(0.0) { $0 + pow(beta1 * beta1 / beta2, Double($1)) }
+        return (1 - beta1) / (1 - pow(beta1, Double(t))) * ((1 - pow(beta2, Double(t))) / (1 - beta2)).squareRoot() * ratio.squareRoot()
+    }
+
+    /// 2 ranks × batch 1 end with the weights of 1 process × batch 2 after 3 steps, within lr/20
+    /// (except the attention key biases, whose gradient is rounding noise: within 2·lr·Σ_t adamStepBound(t)).
     ///
     /// Tolerance: both runs compute the same sums in a different grouping (each rank sums its rows,
     /// then the ranks' partial gradients are added), so gradients differ by float rounding, ~1e-7
     /// relative. An AdamW step moves a weight by about lr·m̂/√v̂, at most ≈ lr (2e-4 here) per step,
-    /// so rounding-level gradient differences move weights by ≪ lr over 3 steps (measured: below
-    /// 1e-6). A weight off by lr/20 = 1e-5 means a step went elsewhere — a wrong row, noise draw or
+    /// so rounding-level gradient differences move weights by ≪ lr over 3 steps (measured: 6.3e-7
+    /// at most). A weight off by lr/20 = 1e-5 means a step went elsewhere — a wrong row, noise draw or
     /// normaliser. The same 2-rank job is also checked against one process with batch 1, which it
     /// must not match (the comparison discriminates), and to have moved the weights well beyond it.
     func testTwoRanksTrainAsOneProcessWithTwiceTheBatch() throws {
@@ -176,8 +196,14 @@ extension VITSTrainingTests {
         let a = try weights(two, step: steps), b = try weights(one, step: steps), c = try weights(small, step: steps)
         XCTAssertGreaterThan(a.count, 300)
         let tolerance: Float = 2e-4 / 20
-        let diff = maxDifference(a, b)
+        let diff = maxDifference(a, b) { !Self.gradientIsRoundingNoise($0) }
         XCTAssertLessThanOrEqual(diff, tolerance, "2 ranks × 1 vs 1 process × 2: max |Δw| \(diff)")
+        let noise = maxDifference(a, b, where: Self.gradientIsRoundingNoise)
+        // Two runs moving those biases in opposite directions at AdamW's largest step (weight decay
+        // moves them by lr·0.01·|w| ≪ 1e-6 more).
+        let apart = 2 * 2e-4 * (1...steps).reduce(0.0) { $0 + Self.adamStepBound(step: $1) }
+        XCTAssertEqual(Self.adamStepBound(step: 1), 1, accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(Double(noise), apart + 1e-6, "attention key biases: max |Δw| \(noise)")
         XCTAssertGreaterThan(maxDifference(a, c), 10 * tolerance, "2 ranks × 1 should differ from 1 process × 1")
         // The global-batch losses the writer logged equal the single process's.
         let logA = try String(contentsOf: two.appendingPathComponent("logs/metrics.jsonl"), encoding: .utf8)
