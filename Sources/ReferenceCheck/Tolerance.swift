@@ -57,14 +57,15 @@ public enum Tolerance {
         }
     }
 
-    /// The text `--help` and the report print.
+    /// The rules in words, from the constants above (printed by `vits check-reference --help`).
     public static let summary = """
         discrete tensors exact; forward values, losses, inference and the forward values after the step \
-        (step.y_d_hat_*, step.loss_*) 1e-4·max|ref|; gradients and step.grad_norm_* 1e-3·max|ref|, with at \
-        most 5 kink-crossing outliers up to 5e-2 in the whole check (step.* included); analytically-zero \
-        gradients and all-zero references absolute 1e-6; step.*_param_stats by the sign-flip rule: a value \
-        whose gradient is rounding noise (|g| ≤ max(1e-3, the tensor's measured error)·max|g|) may take the \
-        other AdamW update sign and move 2·lr, so with k such values a row's Σx and Σ|x| may differ by \
-        2·lr·k, Σx² by Σ(4·lr·|x| + 4·lr²) over them, min/max by 2·lr (k > 0), plus 4 ulps of rounding per value
+        (step.y_d_hat_*, step.loss_*) \(forward)·max|ref|; gradients and step.grad_norm_* \(gradient)·max|ref|, \
+        with at most \(maxOutliers) kink-crossing outliers up to \(outlier) in the whole check (step.* included); \
+        analytically-zero gradients and all-zero references absolute \(absoluteZero); step.*_param_stats by the \
+        sign-flip rule: a value whose gradient is rounding noise (|g| ≤ max(\(gradient), the tensor's measured \
+        error)·max|g|) may take the other AdamW update sign and move 2·lr, so with k such values a row's Σx and \
+        Σ|x| may differ by 2·lr·k, Σx² by Σ(4·lr·|x| + 4·lr²) over them, min/max by 2·lr (k > 0), plus \
+        \(Int(updateRoundingUlps)) float32 ulps of rounding per value
         """
 }

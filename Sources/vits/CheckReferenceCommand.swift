@@ -10,19 +10,19 @@ struct CheckReferenceCommand: ParsableCommand {
         commandName: "check-reference",
         abstract: "Check our VITS against a reference PyTorch fixture, tensor by tensor.",
         discussion: """
-            DIR holds config.json, generator.safetensors, discriminator.safetensors (+ discriminator_weight_v.json),
-            case.safetensors and infer.safetensors, as produced by running the reference implementation with
-            recorded noise. The whole training step (forward, losses, every G and D gradient, one AdamW step of
+            DIR holds config.json, generator.safetensors, discriminator.safetensors (+ discriminator_weight_v.json), \
+            case.safetensors and infer.safetensors, as produced by running the reference implementation with \
+            recorded noise. The whole training step (forward, losses, every G and D gradient, one AdamW step of \
             each) and inference are recomputed with the recorded noise and compared.
 
-            The discriminator weight_v tensors the fixture does not ship are regenerated and checked against the
-            bits discriminator_weight_v.json records (bound and scale bit patterns, first values, Σx, Σx²); a
+            The discriminator weight_v tensors the fixture does not ship are regenerated and checked against the \
+            bits discriminator_weight_v.json records (bound and scale bit patterns, first values, Σx, Σx²); a \
             mismatch stops the check.
 
             Tolerances (relative to max|ref| per tensor): \(Tolerance.summary).
 
-            Every fixture tensor is accounted for: each one not compared is printed with the reason; one the
-            model did not produce fails the check. The recorded noise must be consumed exactly (noise.* lines).
+            Every fixture tensor is accounted for: each one not compared is printed with the reason, and one the \
+            model did not produce fails the check. The recorded noise must be consumed exactly (noise.* lines). \
             Exits 1 if anything fails.
 
             Example:
