@@ -81,18 +81,25 @@ extension VITSTrainingTests {
         }
     }
 
-    /// The F0 targets sit at the spectrogram frames' centres: a steady 150 Hz harmonic tone reads
-    /// 150 Hz (within 1 %) on every frame away from the edges; silence reads unvoiced.
-    func testFrameF0OfASteadyTone() {
+    /// The F0 targets sit at the spectrogram frames' centres: a harmonic tone whose F0 moves 150 Hz ± 5 %
+    /// at 4 Hz reads its instantaneous F0 at every frame centre (within 1 %) away from the edges, and
+    /// the silence after it reads unvoiced. (Harvest, like WORLD's, leaves a perfectly steady tone
+    /// unvoiced; speech is never that steady.)
+    func testFrameF0FollowsAMovingTone() {
         let rate = 22050, hop = 256, frames = 60
+        func hz(_ seconds: Double) -> Double { 150 * (1 + 0.05 * sin(2 * .pi * 4 * seconds)) }
+        var phase = 0.0
         var signal = (0..<(frames * hop)).map { n -> Double in
-            let t = Double(n) / Double(rate)
-            return 0.5 * sin(2 * .pi * 150 * t) + 0.25 * sin(2 * .pi * 300 * t) + 0.1 * sin(2 * .pi * 450 * t)
+            phase += 2 * .pi * hz(Double(n) / Double(rate)) / Double(rate)
+            return 0.5 * sin(phase) + 0.25 * sin(2 * phase) + 0.1 * sin(3 * phase)
         }
         for n in (40 * hop)..<signal.count { signal[n] = 0 }
         let f0 = PitchTargets.frameF0(signal: signal, sampleRate: rate, hop: hop, frames: frames)
         XCTAssertEqual(f0.count, frames)
-        for t in 4..<36 { XCTAssertEqual(Double(f0[t]), 150, accuracy: 1.5, "frame \(t)") }
+        for t in 4..<36 {
+            let expected = hz((Double(t) + 0.5) * Double(hop) / Double(rate))
+            XCTAssertEqual(Double(f0[t]), expected, accuracy: expected / 100, "frame \(t)")
+        }
         for t in 44..<frames { XCTAssertEqual(f0[t], 0, "frame \(t)") }
     }
 }
