@@ -65,6 +65,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--save-every", type=int, default=50, help="checkpoint interval (the run resumes from OUT/checkpoint.pt)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--measure-seeds", type=int, nargs="+",
+                    help="only measure: the saved checkpoint's validation mel L1 with each of these noise seeds "
+                         "(how much the fixed-noise figure itself depends on the draw), then exit")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -140,7 +143,7 @@ def main():
         finally:
             torch.set_rng_state(state)
 
-    def validate(step):
+    def validate(step, noise_seed=0x5EED0001, record_it=True):
         net_g.eval()
         usable = [p for _, p in validation if p[1].shape[1] >= segment // hop][:t.get("validation_items", 8)]
         mel_sum = kl_sum = count = 0.0
@@ -165,7 +168,10 @@ def main():
                 soundfile.write(os.path.join(folder, item["utterance"] + ".wav"), audio.numpy(), data["sampling_rate"], subtype="PCM_16")
 
         with torch.no_grad():
-            with_fixed_noise(0x5EED0001, posterior_losses)
+            with_fixed_noise(noise_seed, posterior_losses)
+            if not record_it:
+                net_g.train()
+                return mel_sum / count
             with_fixed_noise(0x5EED0003, speak)
         net_g.train()
         record = {"step": step, "mel_l1": mel_sum / count, "kl": kl_sum / count, "time": time.time()}
@@ -187,6 +193,10 @@ def main():
         stream.order, stream.position = saved["order"], saved["position"]
         first = saved["step"] + 1
         print(f"resuming at step {first}", flush=True)
+    if a.measure_seeds:
+        for seed in a.measure_seeds:
+            print(f"step {first - 1} noise seed {seed}: validation mel_l1 {validate(first - 1, seed, False):.4f}", flush=True)
+        return
 
     def save(step):
         state = {"step": step, "net_g": net_g.state_dict(), "net_d": net_d.state_dict(),
