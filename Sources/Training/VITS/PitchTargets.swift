@@ -20,15 +20,11 @@ public final class PitchTargets {
 
     /// F0 [B, maxFrames] in Hz (0 = unvoiced or padding), rows in the batch's order.
     func f0(for batch: Batch) -> Tensor {
-        let missing = (0..<batch.size).filter { cache[batch.indices[$0]] == nil }
-        var computed = [[Float]](repeating: [], count: missing.count)
-        for (slot, k) in missing.enumerated() {
-            let samples = Int(batch.wavLengths[k]), frames = Int(batch.specLengths[k])
-            let start = k * batch.maxSamples
+        for k in 0..<batch.size where cache[batch.indices[k]] == nil {
+            let samples = Int(batch.wavLengths[k]), start = k * batch.maxSamples
             let signal = batch.wav[start..<start + samples].map(Double.init)
-            computed[slot] = Self.frameF0(signal: signal, sampleRate: sampleRate, hop: hop, frames: frames)
+            cache[batch.indices[k]] = Self.frameF0(signal: signal, sampleRate: sampleRate, hop: hop, frames: Int(batch.specLengths[k]))
         }
-        for (slot, k) in missing.enumerated() { cache[batch.indices[k]] = computed[slot] }
         var out = [Float](repeating: 0, count: batch.size * batch.maxFrames)
         for k in 0..<batch.size {
             let row = cache[batch.indices[k]] ?? []

@@ -92,11 +92,11 @@ public final class SynthesizerTrn: Module {
     }
 
     /// The pitch predictor on token states h [B, H, Tx] spread over frames by `path` [B, 1, Ty, Tx]
-    /// with `durations` [B, 1, Tx] frames per token.
+    /// with `durations` [B, 1, Tx] frames per token (the predictor detaches its input).
     private func predictPitch(_ h: Tensor, path: Tensor, durations: Tensor, mask: Tensor, g: Tensor?) -> Tensor? {
         guard let pitchPredictor else { return nil }
         let frames = path.shape[2]
-        return pitchPredictor(hidden: Self.expand(h.detached(), path: path),
+        return pitchPredictor(hidden: Self.expand(h, path: path),
                               position: PitchPredictor.positions(durations: durations, frames: frames), mask: mask, g: g)
     }
 
