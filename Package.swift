@@ -28,13 +28,15 @@ let package = Package(
 
         // File formats: safetensors and NumPy .npy (no dependencies).
         .target(name: "Formats"),
+        // How loops split over the cores (`Parallel`, VITS_THREADS): engine kernels, spectrograms, evaluation.
+        .target(name: "Cores"),
         // Audio I/O (libsndfile) and resampling (soxr).
         .target(name: "Audio", dependencies: ["CSndFile", "CSoxr"]),
         // VITS-exact linear and log-mel spectrograms (FFTW).
-        .target(name: "Features", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
+        .target(name: "Features", dependencies: ["Cores", "CFFTW", "Audio"], swiftSettings: kernelSwift),
 
         // Objective voice quality: WORLD-style F0/envelope analysis, mel-cepstra, MCD-DTW (docs/evaluation.md).
-        .target(name: "Evaluation", dependencies: ["CFFTW", "Audio"], swiftSettings: kernelSwift),
+        .target(name: "Evaluation", dependencies: ["Cores", "CFFTW", "Audio"], swiftSettings: kernelSwift),
 
         // Vectorized elementwise math (AVX2 + glibc libmvec), see docs/engine-kernels.md.
         // -fno-finite-math-only keeps NaN/Inf semantics that -ffast-math would otherwise give up.
@@ -45,7 +47,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]),
 
         // Tensors, autograd, kernels, layers, optimizers.
-        .target(name: "Engine", dependencies: ["CBLAS", "CKernels", "Formats"], swiftSettings: kernelSwift),
+        .target(name: "Engine", dependencies: ["Cores", "CBLAS", "CKernels", "Formats"], swiftSettings: kernelSwift),
 
         // Mandarin text frontend: normalization, G2P, phoneme inventory, Biaobei labels (Foundation only).
         .target(name: "Mandarin", resources: [.copy("Resources")]),
@@ -57,7 +59,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
 
         // The VITS model: config, parameter layout, modules, losses, alignment search.
-        .target(name: "VITS", dependencies: ["Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
+        .target(name: "VITS", dependencies: ["Cores", "Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
         .target(name: "Training", dependencies: ["Engine", "Audio", "Corpus", "Mandarin", "VITS", "Evaluation"]),
@@ -73,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "vits",
             dependencies: [
-                "Engine",
+                "Cores", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Formats", "Audio", "Features", "Mandarin", "VITS", "Training",
                 "Corpus", "ReferenceCheck", "Voice", "Evaluation", "PiperPhonemes",

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 import CFFTW
 
 /// F0 by Harvest (M. Morise, "Harvest: a high-performance fundamental frequency estimator from
@@ -111,7 +112,7 @@ struct HarvestAnalysis {
         raw.withUnsafeMutableBufferPointer { rawBuffer in
             nonisolated(unsafe) let out = rawBuffer.baseAddress!
             nonisolated(unsafe) let ySpectrum = UnsafeRawPointer(spectrum).assumingMemoryBound(to: Double.self)
-            EvaluationWork.forRanges(channels, minChunk: 4) { range in
+            Parallel.forRanges(channels, minChunk: 4, chunksPerWorker: 4) { range in
                 var worker = ChannelWorker(analysis: self)
                 for channel in range {
                     worker.candidates(channel: channel, spectrum: ySpectrum, into: out + channel &* frames)
@@ -162,7 +163,7 @@ struct HarvestAnalysis {
             scores.withUnsafeMutableBufferPointer { scoreBuffer in
                 nonisolated(unsafe) let f = candidateBuffer.baseAddress!, s = scoreBuffer.baseAddress!
                 nonisolated(unsafe) let signal = UnsafePointer(y)
-                EvaluationWork.forRanges(frames, minChunk: 32) { range in
+                Parallel.forRanges(frames, minChunk: 32, chunksPerWorker: 4) { range in
                     var worker = RefinementWorker(analysis: self)
                     for frame in range {
                         let position = Double(frame) / 1000.0

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 import CFFTW
 
 /// Mel-cepstrum of a power spectrum the way SPTK/pysptk's `sp2mc` computes it: the real cepstrum of
@@ -84,7 +85,7 @@ public enum MelCepstrum {
         power.withUnsafeBufferPointer { p in
             out.withUnsafeMutableBufferPointer { o in
                 nonisolated(unsafe) let src = p.baseAddress!, dst = o.baseAddress!
-                EvaluationWork.forRanges(frames, minChunk: 8) { range in
+                Parallel.forRanges(frames, minChunk: 8, chunksPerWorker: 4) { range in
                     let workspace = FFTWorkspace(size: fftSize)
                     let logPower = UnsafeMutablePointer<Double>.allocate(capacity: bins)
                     let previous = UnsafeMutablePointer<Double>.allocate(capacity: order + 1)

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 import Audio
 
 /// WORLD-style analysis of one signal: F0 every 5 ms and the 24th-order mel-cepstrum of the
@@ -51,7 +52,7 @@ public enum SpeechAnalysis {
                 mc.withUnsafeMutableBufferPointer { out in
                     nonisolated(unsafe) let x = xs.baseAddress!, f = f0s.baseAddress!, dst = out.baseAddress!
                     let n = xs.count
-                    EvaluationWork.forRanges(frames, minChunk: 8) { range in
+                    Parallel.forRanges(frames, minChunk: 8, chunksPerWorker: 4) { range in
                         let workspace = FFTWorkspace(size: size)
                         let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 4 &* size)
                         let logEnvelope = UnsafeMutablePointer<Double>.allocate(capacity: half &+ 1)

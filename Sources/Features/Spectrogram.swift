@@ -1,26 +1,7 @@
 import Foundation
+import Cores
 import CFFTW
 import Audio
-
-/// Splits 0..<count into chunks run on all cores (Features sits below Engine, so it has its own
-/// copy of this small helper). Small jobs run inline: dispatch costs microseconds.
-enum WorkSplit {
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
-    static func forRanges(_ count: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        // A few chunks per core balance uneven progress between the threads.
-        let chunks = min(workers * 4, max(1, count / max(1, minChunk)))
-        if chunks <= 1 || workers == 1 { body(0..<count); return }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = count * c / chunks, hi = count * (c + 1) / chunks
-                if lo < hi { work(lo..<hi) }
-            }
-        }
-    }
-}
 
 /// FFTW real-to-complex plans, one per FFT size, created once and shared. FFTW's planner is not
 /// thread-safe, so creation happens under a lock; execution with `fftw_execute_dft_r2c` on other
@@ -92,7 +73,7 @@ final class STFT: @unchecked Sendable {
         samples.withUnsafeBufferPointer { signal in
             window.withUnsafeBufferPointer { window in
                 nonisolated(unsafe) let x = signal.baseAddress!, w = window.baseAddress!
-                WorkSplit.forRanges(frames, minChunk: 16) { range in
+                Parallel.forRanges(frames, minChunk: 16, chunksPerWorker: 4) { range in
                     let input = fftw_alloc_real(nFFT)!, spectrum = fftw_alloc_complex(bins)!
                     let magnitudes = UnsafeMutablePointer<Float>.allocate(capacity: bins &* block)
                     let transposed = UnsafeMutablePointer<Float>.allocate(capacity: bins &* block)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import VITS
+import Cores
 
 /// `vits bench generator`: inference (noGrad) time of the decoder `dec` of a config (`model.decoder`), with
 /// random weights, on a latent of the length that decodes to --seconds of audio.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import VITS
+import Cores
 
 /// `vits bench model`: one full VITS training step (train.py order) on random data.
 struct BenchModel: ParsableCommand {

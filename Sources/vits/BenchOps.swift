@@ -2,6 +2,7 @@ import ArgumentParser
 import CBLAS
 import Engine
 import Foundation
+import Cores
 
 /// `vits bench ops`: forward + backward time of the engine's hot kernels on VITS-sized workloads.
 /// The same workloads are timed in PyTorch by scripts/bench/ops_torch.py (see docs/engine-kernels.md).

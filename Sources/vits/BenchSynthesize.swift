@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import VITS
 import Voice
+import Cores
 
 /// `vits bench synthesize`: real-time factor of whole-utterance synthesis (text encoder, duration
 /// predictor, flow⁻¹, decoder), for a voice (through the frontend) or a config with random weights.

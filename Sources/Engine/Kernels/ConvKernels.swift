@@ -1,6 +1,7 @@
 import Foundation
 import CBLAS
 import CKernels
+import Cores
 
 /// The index map shared by conv1d, conv_transpose1d and conv2d with (k,1) kernels.
 ///

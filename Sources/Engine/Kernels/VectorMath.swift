@@ -1,5 +1,6 @@
 import Foundation
 import CKernels
+import Cores
 
 /// Raw-buffer entry points to the vectorized C kernels, split over the cores. For ops written
 /// elsewhere in the engine (exp/log/tanh/sigmoid/softplus tensors): call these on `Tensor.pointer`s.

@@ -1,5 +1,6 @@
 import Foundation
 import CKernels
+import Cores
 
 // Fused elementwise ops for VITS's hot patterns (vectorized C kernels, split over the cores).
 

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 /// Elementwise binary kernels, specialized per operation (no per-element closures).
 protocol BinaryKernel { static func apply(_ a: Float, _ b: Float) -> Float }

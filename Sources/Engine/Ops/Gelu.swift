@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 /// Exact GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)): `torch.nn.functional.gelu` with its default
 /// `approximate='none'`. The VITS stochastic duration predictor (DDSConv) uses it.

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 /// A small integer tensor for token ids and gather indices (row-major Int32 values + shape).
 /// Not differentiable; it only selects.

@@ -1,5 +1,6 @@
 import Foundation
 import CKernels
+import Cores
 
 /// Layer norm over the channel axis of x [B, C, T], as VITS `modules.LayerNorm` (transpose to put C
 /// last, `F.layer_norm` over it, transpose back): for every (b, t),

@@ -1,5 +1,6 @@
 import Foundation
 import CBLAS
+import Cores
 
 extension Tensor {
     /// C[b] = op(A[b]) · op(B[b]) for `batch` stacked row-major matrices; op = transpose when asked.

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 extension Tensor {
     /// mean|x − target| as one op; the gradient goes to x only (sign(x − t)/n, 0 where equal, as

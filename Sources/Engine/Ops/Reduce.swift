@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 extension Tensor {
     /// Sum over one axis, keeping it as size 1. No graph.

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 /// The banded layout of relative-position terms: row i of a band [.., T, 2w+1] holds the entries
 /// (i, j = i + r − w) of a dense [.., T, T] matrix for offsets r = 0…2w. The two maps are

@@ -1,5 +1,6 @@
 import Foundation
 import CBLAS
+import Cores
 
 // Short-time Fourier transforms for the iSTFT decoders (MB-iSTFT-VITS) and their sub-band STFT loss.
 //

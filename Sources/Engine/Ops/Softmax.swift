@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 extension Tensor {
     /// softmax along `axis` (max-subtracted, so large logits are safe).

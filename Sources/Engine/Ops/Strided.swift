@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 /// Shape arithmetic and the strided loops every layout-changing op shares.
 /// Tensors are always contiguous row-major; "strides" here describe how an op *reads* a source

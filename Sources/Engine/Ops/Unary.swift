@@ -1,5 +1,6 @@
 import Foundation
 import CKernels
+import Cores
 
 /// Transcendental elementwise kernels over (src, dst, count). Each function is the single place its
 /// math lives, so switching to the vectorized C kernels (CKernels) is a one-line change per function.

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 public enum OptimizerStateError: Error, CustomStringConvertible {
     case shapeMismatch(key: String, expected: [Int], got: [Int])

@@ -1,4 +1,5 @@
 import Foundation
+import Cores
 
 /// Errors restoring a generator from saved state.
 public enum RandomStateError: Error, CustomStringConvertible {

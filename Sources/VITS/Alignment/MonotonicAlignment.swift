@@ -1,4 +1,5 @@
 import Engine
+import Cores
 
 /// Why an alignment could not be computed: the lengths describe no monotonic path.
 public enum AlignmentError: Error, Equatable, Sendable, CustomStringConvertible {

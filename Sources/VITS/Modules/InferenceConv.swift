@@ -1,6 +1,7 @@
 import CBLAS
 import CKernels
 import Engine
+import Cores
 
 /// Inference-only (no autograd) convolution for the HiFi-GAN residual blocks, which are ≈ 97 % of
 /// synthesis time:

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Cores
 
 /// The harmonic source of the neural source-filter models (Wang, Takaki & Yamagishi, TASLP 2020;
 /// PitchConfig.swift says why): from F0 per latent frame [B, T] (Hz, 0 = unvoiced) to
