@@ -281,7 +281,7 @@ public final class ReferenceCheck {
         compare("mel", melTarget, .forward); compare("y_mel", yMel, .forward)
         compare("y_slice", ySlice, .exact); compare("y_hat_mel", yHatMel, .forward)
 
-        let (realD, fakeD) = netD(real: ySlice, generated: out.yHat.detached())
+        let (realD, fakeD) = netD.jointPass(real: ySlice, generated: out.yHat.detached(), featureMaps: true)
         let disc = VITSLoss.discriminator(real: realD.logits, generated: fakeD.logits)
         for i in realD.logits.indices {
             compare("y_d_hat_r.\(i)", realD.logits[i], .forward)

@@ -29,6 +29,9 @@ public struct SynthesisOptions: Sendable, Equatable {
     public var noiseScale: Float
     public var lengthScale: Float
     public var noiseScaleW: Float
+    /// Multiplies the predicted F0 of voices with pitch excitation (`model.pitch_excitation`): 2 is
+    /// an octave up, 0.5 an octave down. Other voices have no F0 to scale and refuse any other value.
+    public var pitchScale: Float = 1
     /// Seed of the noise draws: same seed, same text, same voice → the same samples.
     public var seed: UInt64
     /// Silence inserted between sentences, in seconds.
@@ -151,6 +154,12 @@ public final class VoiceSynthesizer {
         guard options.noiseScale >= 0, options.noiseScale.isFinite, options.noiseScaleW >= 0, options.noiseScaleW.isFinite else {
             throw SynthesisError.invalidOption("noise scales must be finite and ≥ 0")
         }
+        guard options.pitchScale > 0, options.pitchScale.isFinite, options.pitchScale <= 4 else {
+            throw SynthesisError.invalidOption("pitch scale must be in (0, 4], got \(options.pitchScale)")
+        }
+        guard options.pitchScale == 1 || voice.model.pitchPredictor != nil else {
+            throw SynthesisError.invalidOption("this voice has no pitch excitation (model.pitch_excitation), so its pitch cannot be scaled; its tones come from the decoder itself")
+        }
         guard options.sentenceSilence >= 0, options.sentenceSilence <= 60 else {
             throw SynthesisError.invalidOption("sentence silence must be in [0, 60] seconds, got \(options.sentenceSilence)")
         }
@@ -180,7 +189,7 @@ public final class VoiceSynthesizer {
                 out = try voice.model.infer(tokens: IntTensor(shape: [1, tokens.count], values: tokens), tokenLengths: [tokens.count],
                                             speakers: voice.config.isMultiSpeaker ? [speaker] : nil,
                                             noiseScale: options.noiseScale, lengthScale: options.lengthScale,
-                                            noiseScaleW: options.noiseScaleW, noise: noise)
+                                            noiseScaleW: options.noiseScaleW, pitchScale: options.pitchScale, noise: noise)
             } catch { throw SynthesisError.model("\(error)") }
             let n = min(out.frameLengths[0] * hop, out.audio.count)
             try withExtendedLifetime(out) {

@@ -88,7 +88,7 @@ struct BenchModel: ParsableCommand {
             let yHatMel = mel(out.yHat)
             let t1 = VoiceSupport.now()
             // Discriminator step.
-            let (real, fake) = netD(real: ySlice, generated: out.yHat.detached())
+            let (real, fake) = netD.jointPass(real: ySlice, generated: out.yHat.detached())
             let lossD = VITSLoss.discriminator(real: real.logits, generated: fake.logits).total
             netD.zeroGrad()
             lossD.backward()

@@ -57,6 +57,9 @@ struct SynthesizeCommand: ParsableCommand {
     @Option(help: "Duration noise scale of the stochastic duration predictor (default: the voice's, 0.8).")
     var noiseScaleW: Float?
 
+    @Option(help: "Multiply the predicted pitch (voices trained with model.pitch_excitation): 2 = an octave up, 0.5 = down, 1.06 ≈ a semitone up.")
+    var pitchScale: Float = 1
+
     @Option(help: "Seed of the noise draws.")
     var seed: UInt64 = 0
 
@@ -87,6 +90,7 @@ struct SynthesizeCommand: ParsableCommand {
         if let lengthScale { options.lengthScale = lengthScale }
         if let noiseScale { options.noiseScale = noiseScale }
         if let noiseScaleW { options.noiseScaleW = noiseScaleW }
+        options.pitchScale = pitchScale
         options.seed = seed
         options.sentenceSilence = sentenceSilence
         _ = try loaded.manifest.speakerID(speaker)   // an unknown speaker fails before any work

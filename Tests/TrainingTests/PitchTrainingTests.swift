@@ -51,6 +51,12 @@ extension VITSTrainingTests {
         XCTAssertEqual(out.audio.shape, [1, 1, out.frameLengths[0] * 256])
         XCTAssertEqual(try XCTUnwrap(out.f0).shape, [1, out.frameLengths[0]])
         XCTAssertTrue(out.audio.scalars.allSatisfy(\.isFinite))
+        // --pitch-scale: the same draws with the predicted F0 doubled drive the source (and change the audio).
+        let up = try task.generator.infer(tokens: IntTensor(shape: [1, 6], values: [1, 9, 40, 12, 60, 1]), tokenLengths: [6],
+                                          speakers: [0], pitchScale: 2, noise: GeneratorNoise(RandomGenerator(seed: 5)))
+        XCTAssertEqual(try XCTUnwrap(up.f0).scalars, try XCTUnwrap(out.f0).scalars.map { $0 * 2 })
+        XCTAssertEqual(up.z.scalars, out.z.scalars)
+        if try XCTUnwrap(out.f0).scalars.contains(where: { $0 > 0 }) { XCTAssertNotEqual(up.audio.scalars, out.audio.scalars) }
     }
 
     /// A model without pitch excitation is built exactly as before: the same keys and initial weights.

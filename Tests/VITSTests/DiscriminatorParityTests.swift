@@ -128,6 +128,45 @@ final class DiscriminatorParityTests: XCTestCase {
         XCTAssertEqual(out.logits[5].shape, [2, 2 * 11])   // 31 → 11 → 4 → 2 rows
     }
 
+    /// The discriminator step's joint pass (real and generated as one batch) gives the two separate
+    /// passes' logits, feature maps and weight gradients, to float rounding of the longer products.
+    func testJointPassEqualsSeparatePasses() throws {
+        var config = try Fixtures.config("tiny-sdp")
+        config.model.discriminatorWidthMultiplier = 0.25
+        let mpd = try MultiPeriodDiscriminator(config: config, generator: RandomGenerator(seed: 2))
+        let real = RandomGenerator(seed: 3).randn([2, 1, 1000]).multiplied(by: 0.1)
+        let generated = RandomGenerator(seed: 4).randn([2, 1, 1000]).multiplied(by: 0.1)
+        func lossAndGrads(_ pass: () -> (real: DiscriminatorOutput, generated: DiscriminatorOutput)) -> ([Tensor], [[Tensor]], [[Float]]) {
+            mpd.zeroGrad()
+            let (r, g) = pass()
+            VITSLoss.discriminator(real: r.logits, generated: g.logits).total.backward()
+            return (r.logits + g.logits, r.featureMaps + g.featureMaps, mpd.parameters().map { $0.grad?.scalars ?? [] })
+        }
+        let separate = lossAndGrads { mpd(real: real, generated: generated) }
+        let joint = lossAndGrads { mpd.jointPass(real: real, generated: generated, featureMaps: true) }
+        func assertClose(_ a: [Float], _ b: [Float], _ what: String) {
+            XCTAssertEqual(a.count, b.count, what)
+            let scale = max(a.map(abs).max() ?? 0, 1e-12)
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-5 * scale, "\(what): worst difference \(worst) against max |value| \(scale)")
+        }
+        for (i, (a, b)) in zip(separate.0, joint.0).enumerated() {
+            XCTAssertEqual(a.shape, b.shape); assertClose(a.scalars, b.scalars, "logits \(i)")
+        }
+        for (i, (a, b)) in zip(separate.1, joint.1).enumerated() {
+            XCTAssertEqual(a.count, b.count)
+            for (j, (x, y)) in zip(a, b).enumerated() { XCTAssertEqual(x.shape, y.shape); assertClose(x.scalars, y.scalars, "feature map \(i).\(j)") }
+        }
+        XCTAssertEqual(separate.2.count, joint.2.count)
+        for (i, (a, b)) in zip(separate.2, joint.2).enumerated() {
+            XCTAssertFalse(a.isEmpty, "parameter \(i) got no gradient"); assertClose(a, b, "gradient of parameter \(i)")
+        }
+        // Without feature maps the logits are the same tensors' values and the maps are left out.
+        let lean = mpd.jointPass(real: real, generated: generated)
+        XCTAssertTrue(lean.real.featureMaps.allSatisfy(\.isEmpty))
+        assertClose(lean.generated.logits[3].scalars, joint.0[9].scalars, "lean logits")
+    }
+
     // MARK: differentiable mel
 
     /// Same numbers as the Features target's FFT-based MelSpectrogram (the reference definition).

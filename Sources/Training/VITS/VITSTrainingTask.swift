@@ -219,7 +219,7 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
         // Discriminator step.
         var lossDiscValue: Float = 0, normD: Float = 0
         if !frozenDiscriminator {
-            let (real, fake) = discriminator(real: ySlice, generated: out.yHat.detached())
+            let (real, fake) = discriminator.jointPass(real: ySlice, generated: out.yHat.detached())
             var lossDisc = VITSLoss.discriminator(real: real.logits, generated: fake.logits).total
             if reducer != nil { lossDisc = lossDisc * share.items }
             optimizerD.zeroGrad()

@@ -195,9 +195,10 @@ public final class SynthesizerTrn: Module {
                                mQ: mQ, logsQ: logsQ, g: g, pitchPrediction: pitchPrediction)
     }
 
-    /// Synthesis (reference `SynthesizerTrn.infer`), without autograd.
+    /// Synthesis (reference `SynthesizerTrn.infer`), without autograd. `pitchScale` multiplies the
+    /// predicted F0 of models with pitch excitation (2 = an octave up) and is ignored by others.
     public func infer(tokens: IntTensor, tokenLengths: [Int], speakers: [Int]? = nil,
-                      noiseScale: Float = 0.667, lengthScale: Float = 1, noiseScaleW: Float = 0.8,
+                      noiseScale: Float = 0.667, lengthScale: Float = 1, noiseScaleW: Float = 0.8, pitchScale: Float = 1,
                       maxFrames: Int? = nil, noise: NoiseSource, trace: ModuleTrace? = nil) throws -> InferenceOutputs {
         try noGrad {
             let batch = tokens.shape[0]
@@ -223,6 +224,7 @@ public final class SynthesizerTrn: Module {
             var latent = z * yMask
             var f0 = predictPitch(h, path: attention, durations: wCeil, mask: yMask, g: g)
                 .map { PitchPredictor.frequencies($0, mask: yMask) }
+            if pitchScale != 1 { f0 = f0?.multiplied(by: pitchScale) }
             if let maxFrames, maxFrames < frames {
                 latent = latent.slice(axis: 2, start: 0, end: maxFrames)
                 f0 = f0?.slice(axis: 1, start: 0, end: maxFrames)

@@ -164,4 +164,23 @@ public final class MultiPeriodDiscriminator: Module {
     public func callAsFunction(real: Tensor, generated: Tensor) -> (real: DiscriminatorOutput, generated: DiscriminatorOutput) {
         (self(real), self(generated))
     }
+
+    /// The discriminator step's pass: real and generated audio [B, 1, T] as one batch of 2B items.
+    /// Every layer works on each item alone, so the outputs are those of the two separate passes
+    /// (up to the summation order inside the larger products); what changes is the cost: each
+    /// layer's weight norm is computed once instead of twice, and its weight gradient comes from
+    /// one product over 2B items instead of two accumulated ones. Not for the generator step: there
+    /// the real half needs no input gradient, which a joint pass would compute anyway.
+    /// `featureMaps: false` (the step's loss needs only the logits) leaves the maps out.
+    public func jointPass(real: Tensor, generated: Tensor, featureMaps: Bool = false) -> (real: DiscriminatorOutput, generated: DiscriminatorOutput) {
+        precondition(real.shape == generated.shape, "MultiPeriodDiscriminator: real \(real.shape) and generated \(generated.shape) audio differ in shape")
+        let items = real.shape[0]
+        let both = self(Tensor.concat([real, generated], axis: 0))
+        func half(_ t: Tensor, second: Bool) -> Tensor { t.slice(axis: 0, start: second ? items : 0, end: second ? 2 * items : items) }
+        func output(second: Bool) -> DiscriminatorOutput {
+            DiscriminatorOutput(logits: both.logits.map { half($0, second: second) },
+                                featureMaps: both.featureMaps.map { maps in featureMaps ? maps.map { half($0, second: second) } : [] })
+        }
+        return (output(second: false), output(second: true))
+    }
 }
