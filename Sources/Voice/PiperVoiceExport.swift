@@ -49,8 +49,8 @@ public enum PiperVoiceExporter {
         let m = voice.manifest, c = voice.config
         var out: [String: Any] = [
             "audio": ["sample_rate": c.data.samplingRate],
-            "inference": ["noise_scale": Double(m.inference.noiseScale), "length_scale": Double(m.inference.lengthScale),
-                          "noise_w": Double(m.inference.noiseScaleW)],
+            "inference": ["noise_scale": shortest(m.inference.noiseScale), "length_scale": shortest(m.inference.lengthScale),
+                          "noise_w": shortest(m.inference.noiseScaleW)],
             "num_symbols": voice.model.vocabularySize,
             "num_speakers": max(1, c.isMultiSpeaker ? c.data.nSpeakers : 1),
             "speaker_id_map": c.isMultiSpeaker ? Dictionary(m.speakers.map { ($0.name, $0.id) }) { a, _ in a } : [String: Int](),
@@ -80,6 +80,9 @@ public enum PiperVoiceExporter {
                             "exported_by": "swiftvits export --format piper"] as [String: Any]
         return out
     }
+
+    /// The Double whose shortest decimal form is the Float's (0.667, not 0.6669999957084656).
+    static func shortest(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
 
     /// The original Piper config of a voice imported with `vits import piper` (nil for other voices).
     static func importedPiperConfig(_ voice: Voice) throws -> [String: Any]? {

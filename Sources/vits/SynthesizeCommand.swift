@@ -88,7 +88,6 @@ struct SynthesizeCommand: ParsableCommand {
         }
         let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice,
                                           warn: VoiceSupport.warn)
-        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(for: loaded, maxChunkLength: maxChunk))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)
         options.speaker = speaker
         if let lengthScale { options.lengthScale = lengthScale }
@@ -110,6 +109,7 @@ struct SynthesizeCommand: ParsableCommand {
             return
         }
 
+        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(for: loaded, maxChunkLength: maxChunk))
         let input = try readInput()
         var jobs: [(text: String, url: URL, label: String?)] = []
         if let outputDir {
