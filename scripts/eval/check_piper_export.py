@@ -205,6 +205,26 @@ def check(vits, label, source, flag, ids_list, work, speakers=(None,), original=
                             worst = float("inf")
                         else:
                             worst = max(worst, line[key])
+    # With noise (the voice's default scales): RandomNormalLike in the graph; durations stay those of
+    # noise_w = 0 when only noise_scale is on, so the length must match ours.
+    sid = speakers[0]
+    ids = ids_list[0]
+    noisy = ort_audio(onnx_path, ids, [0.667, 1.0, 0.0], sid)
+    plain = ours(vits, source, ids, 1.0, work, sid)
+    ok = noisy.shape == plain.shape and bool(np.isfinite(noisy).all()) and float(np.abs(noisy - plain).max()) > 0
+    print(json.dumps({"voice": label, "noise_scale": 0.667, "samples": [len(noisy), len(plain)], "finite": bool(np.isfinite(noisy).all()),
+                      "differs_from_noiseless": ok}))
+    if not ok:
+        worst = float("inf")
+    config = json.load(open(onnx_path + ".json"))
+    if config.get("phoneme_type") == "espeak":
+        # Piper speaks text with it: its own espeak-ng phonemes → ids → this graph.
+        from piper import PiperVoice
+        chunks = list(PiperVoice.load(onnx_path).synthesize("Hello there. How are you?"))
+        n = sum(len(c.audio_float_array) for c in chunks)
+        print(json.dumps({"voice": label, "piper_tts_text": "Hello there. How are you?", "sentences": len(chunks), "samples": n}))
+        if n == 0:
+            worst = float("inf")
     return worst
 
 
