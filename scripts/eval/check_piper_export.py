@@ -216,10 +216,20 @@ def check(vits, label, source, flag, ids_list, work, speakers=(None,), original=
                       "differs_from_noiseless": ok}))
     if not ok:
         worst = float("inf")
+    # piper-tts's alignments: it marks the graph's one Ceil output (w_ceil) as a second output.
+    from piper import PiperVoice
+    from piper.config import SynthesisConfig
+    aligned = PiperVoice.load(onnx_path, include_alignments=True)
+    audio, per_id = aligned.phoneme_ids_to_audio(ids, SynthesisConfig(speaker_id=sid, noise_scale=0.0, noise_w_scale=0.0),
+                                                 include_alignments=True)
+    ok = per_id is not None and len(per_id) == len(ids) and int(per_id.sum()) == len(audio)
+    print(json.dumps({"voice": label, "piper_alignments": per_id is not None, "ids": len(ids),
+                      "aligned_samples": int(per_id.sum()) if per_id is not None else None, "samples": len(audio)}))
+    if not ok:
+        worst = float("inf")
     config = json.load(open(onnx_path + ".json"))
     if config.get("phoneme_type") == "espeak":
         # Piper speaks text with it: its own espeak-ng phonemes → ids → this graph.
-        from piper import PiperVoice
         chunks = list(PiperVoice.load(onnx_path).synthesize("Hello there. How are you?"))
         n = sum(len(c.audio_float_array) for c in chunks)
         print(json.dumps({"voice": label, "piper_tts_text": "Hello there. How are you?", "sentences": len(chunks), "samples": n}))
