@@ -73,8 +73,8 @@ struct ExportCommand: ParsableCommand {
 
     func exportPiper(choice: CheckpointChoice, start: Double) throws {
         guard !fp16 else { throw ValidationError("--fp16 is for voice bundles; a Piper export stores float32 weights") }
-        guard (runFolder == nil) != (voice == nil) else { throw ValidationError("give one of --run and --voice") }
-        let source = URL(fileURLWithPath: runFolder ?? voice!)
+        guard (runFolder == nil) != (voice == nil), let path = runFolder ?? voice else { throw ValidationError("give one of --run and --voice") }
+        let source = URL(fileURLWithPath: path)
         if voice != nil, !VoiceBundle.isVoice(source.standardizedFileURL) {
             throw ValidationError("\(source.path) is not a voice bundle (no voice.json); a run folder is given with --run")
         }

@@ -204,8 +204,10 @@ final class Emitter {
         let logw: String
         if let sdp = model.dp as? StochasticDurationPredictor {
             logw = stochasticDurations(sdp, h: h, mask: xMask, g: g, noiseScale: noiseW)
+        } else if let dp = model.dp as? DurationPredictor {
+            logw = deterministicDurations(dp, h: h, mask: xMask, g: g)
         } else {
-            logw = deterministicDurations(model.dp as! DurationPredictor, h: h, mask: xMask, g: g)
+            preconditionFailure("makeDurationPredictor builds only the two duration predictors")
         }
         let wCeil = op("Ceil", mul(mul(op("Exp", logw), xMask), lengthScale))                                 // [N, 1, Tx]
         let total = op("ReduceSum", wCeil, ints([1, 2]), attributes: [("keepdims", .int(0))])                    // [N]
