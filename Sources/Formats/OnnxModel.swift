@@ -1,12 +1,12 @@
 import Foundation
 
-/// The read-only subset of an ONNX model (onnx/onnx.proto3) that importing weights needs: the
+/// The subset of an ONNX model (onnx/onnx.proto3) that importing weights needs: the
 /// graph's initializers (name, shape, values as Float), its nodes (name, op type, input and output
 /// names) and the graph's input and output names. Everything else in the file is skipped.
 ///
 /// Read with a small protobuf wire-format decoder rather than generated code: the subset is a dozen
-/// fields of five messages, read-only, and a generated onnx.pb.swift plus the SwiftProtobuf runtime
-/// would add a dependency and thousands of lines for it (docs/piper.md).
+/// fields of five messages, and a generated onnx.pb.swift plus the SwiftProtobuf runtime would add a
+/// dependency and thousands of lines for it (docs/piper.md). `OnnxGraph` (OnnxWriter.swift) writes it.
 public struct OnnxModel: Sendable {
     public struct Initializer: Sendable {
         public let name: String

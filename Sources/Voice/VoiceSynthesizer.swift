@@ -142,24 +142,47 @@ public final class VoiceSynthesizer {
         return SynthesisResult(samples: samples, sampleRate: voice.sampleRate, sentences: spoken)
     }
 
+    /// Refuses options out of range, and a pitch scale for a voice without pitch excitation.
+    static func check(_ options: SynthesisOptions, voice: Voice) throws(SynthesisError) {
+        guard options.lengthScale > 0, options.lengthScale.isFinite, options.lengthScale <= 100 else {
+            throw .invalidOption("length scale must be in (0, 100], got \(options.lengthScale)")
+        }
+        guard options.noiseScale >= 0, options.noiseScale.isFinite, options.noiseScaleW >= 0, options.noiseScaleW.isFinite else {
+            throw .invalidOption("noise scales must be finite and ≥ 0")
+        }
+        guard options.pitchScale > 0, options.pitchScale.isFinite, options.pitchScale <= 4 else {
+            throw .invalidOption("pitch scale must be in (0, 4], got \(options.pitchScale)")
+        }
+        guard options.pitchScale == 1 || voice.model.pitchPredictor != nil else {
+            throw .invalidOption("this voice has no pitch excitation (model.pitch_excitation), so its pitch cannot be scaled; its tones come from the decoder itself")
+        }
+    }
+
+    /// Speaks model token ids exactly as given — the ids a Piper voice's `input` takes: no frontend,
+    /// no blanks added — in one model call (`vits synthesize --ids`). Returns the valid samples.
+    public static func synthesize(tokens: [Int], voice: Voice, options: SynthesisOptions) throws -> [Float] {
+        try check(options, voice: voice)
+        guard !tokens.isEmpty else { throw SynthesisError.emptyText("nothing to say: no token ids given") }
+        let speaker = try voice.manifest.speakerID(options.speaker)
+        let noise = GeneratorNoise(RandomGenerator(seed: options.seed))
+        let out: InferenceOutputs
+        do {
+            out = try voice.model.infer(tokens: IntTensor(shape: [1, tokens.count], values: tokens.map { Int32(truncatingIfNeeded: $0) }),
+                                        tokenLengths: [tokens.count], speakers: voice.config.isMultiSpeaker ? [speaker] : nil,
+                                        noiseScale: options.noiseScale, lengthScale: options.lengthScale,
+                                        noiseScaleW: options.noiseScaleW, pitchScale: options.pitchScale, noise: noise)
+        } catch { throw SynthesisError.model("\(error)") }
+        let n = min(out.frameLengths[0] * voice.config.data.hopLength, out.audio.count)
+        return Array(UnsafeBufferPointer(start: out.audio.pointer, count: n))
+    }
+
     /// Synthesizes `text` piece by piece (`frontend.split`), handing each piece's audio to `sink`
     /// as soon as it is made: memory holds one piece's activations and samples, whatever the
     /// length of the text. The noise stream runs on across pieces, so the audio equals the
     /// non-streaming call's. Returns the spoken pieces.
     @discardableResult
     public func synthesize(_ text: String, options: SynthesisOptions, sink: (SynthesizedChunk) throws -> Void) throws -> [String] {
-        guard options.lengthScale > 0, options.lengthScale.isFinite, options.lengthScale <= 100 else {
-            throw SynthesisError.invalidOption("length scale must be in (0, 100], got \(options.lengthScale)")
-        }
-        guard options.noiseScale >= 0, options.noiseScale.isFinite, options.noiseScaleW >= 0, options.noiseScaleW.isFinite else {
-            throw SynthesisError.invalidOption("noise scales must be finite and ≥ 0")
-        }
-        guard options.pitchScale > 0, options.pitchScale.isFinite, options.pitchScale <= 4 else {
-            throw SynthesisError.invalidOption("pitch scale must be in (0, 4], got \(options.pitchScale)")
-        }
-        guard options.pitchScale == 1 || voice.model.pitchPredictor != nil else {
-            throw SynthesisError.invalidOption("this voice has no pitch excitation (model.pitch_excitation), so its pitch cannot be scaled; its tones come from the decoder itself")
-        }
+        try Self.check(options, voice: voice)
         guard options.sentenceSilence >= 0, options.sentenceSilence <= 60 else {
             throw SynthesisError.invalidOption("sentence silence must be in [0, 60] seconds, got \(options.sentenceSilence)")
         }

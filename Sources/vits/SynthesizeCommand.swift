@@ -60,6 +60,12 @@ struct SynthesizeCommand: ParsableCommand {
     @Option(help: "Multiply the predicted pitch (voices trained with model.pitch_excitation): 2 = an octave up, 0.5 = down, 1.06 ≈ a semitone up.")
     var pitchScale: Float = 1
 
+    @Option(help: "Speak these model token ids instead of text (comma-separated, e.g. 1,0,23,0,2): the ids exactly as the model reads them (no frontend, no blanks added), one model call — what a Piper export's `input` takes.")
+    var ids: String?
+
+    @Flag(help: "Write 32-bit float samples instead of 16-bit PCM.")
+    var float32 = false
+
     @Option(help: "Seed of the noise draws.")
     var seed: UInt64 = 0
 
@@ -71,7 +77,8 @@ struct SynthesizeCommand: ParsableCommand {
 
     func validate() throws {
         guard (output == nil) != (outputDir == nil) else { throw ValidationError("give exactly one of -o/--output and --output-dir") }
-        guard text == nil || textFile == nil else { throw ValidationError("give --text or --text-file, not both") }
+        guard [text, textFile, ids].compactMap({ $0 }).count <= 1 else { throw ValidationError("give one of --text, --text-file and --ids") }
+        guard ids == nil || output != nil else { throw ValidationError("--ids writes one file: give -o/--output") }
         guard (8...1000).contains(maxChunk) else { throw ValidationError("--max-chunk must be 8–1000 characters (got \(maxChunk))") }
     }
 
@@ -84,7 +91,6 @@ struct SynthesizeCommand: ParsableCommand {
         }
         let loaded = try VoiceLoader.load(URL(fileURLWithPath: voice), choice: choice,
                                           warn: VoiceSupport.warn)
-        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(for: loaded, maxChunkLength: maxChunk))
         var options = SynthesisOptions(defaults: loaded.manifest.inference)
         options.speaker = speaker
         if let lengthScale { options.lengthScale = lengthScale }
@@ -95,7 +101,19 @@ struct SynthesizeCommand: ParsableCommand {
         options.sentenceSilence = sentenceSilence
         _ = try loaded.manifest.speakerID(speaker)   // an unknown speaker fails before any work
         let loadSeconds = VoiceSupport.now() - loadStart
+        if let ids, let output {
+            var tokens: [Int] = []
+            for part in ids.split(whereSeparator: { $0 == "," || $0 == " " }) {
+                guard let id = Int(part) else { throw ValidationError("--ids: '\(part)' is not an integer token id") }
+                tokens.append(id)
+            }
+            let samples = try VoiceSynthesizer.synthesize(tokens: tokens, voice: loaded, options: options)
+            try AudioFile.write(samples, sampleRate: loaded.sampleRate, to: URL(fileURLWithPath: output), format: float32 ? .float32 : .pcm16)
+            FileHandle.standardError.write(Data("\(output): \(tokens.count) ids → \(samples.count) samples (voice '\(loaded.manifest.name)' loaded in \(String(format: "%.2f", loadSeconds)) s)\n".utf8))
+            return
+        }
 
+        let synthesizer = try VoiceSynthesizer(voice: loaded, frontend: VoiceSupport.frontend(for: loaded, maxChunkLength: maxChunk))
         let input = try readInput()
         var jobs: [(text: String, url: URL, label: String?)] = []
         if let outputDir {
@@ -140,7 +158,7 @@ struct SynthesizeCommand: ParsableCommand {
     /// samples are in memory), with progress and ETA on stderr every 10 s for long texts.
     /// Returns the seconds of audio written.
     func synthesize(_ text: String, with synthesizer: VoiceSynthesizer, options: SynthesisOptions, to url: URL) throws -> Double {
-        let writer = try AudioStreamWriter(url: url, sampleRate: synthesizer.voice.sampleRate, format: .pcm16)
+        let writer = try AudioStreamWriter(url: url, sampleRate: synthesizer.voice.sampleRate, format: float32 ? .float32 : .pcm16)
         let start = VoiceSupport.now()
         var lastReport = start
         try synthesizer.synthesize(text, options: options) { chunk in

@@ -7,6 +7,10 @@ import Foundation
 /// Built from differentiable engine ops only (softmax, cumsum, pad, concat, gather, where…), so
 /// gradients reach the inputs and all three parameter tensors through the ordinary tape.
 public enum RationalQuadraticSpline {
+    /// The reference's smallest bin width and height (fraction of the interval) and smallest knot slope.
+    public static let minimumBinSize: Float = 1e-3
+    public static let minimumDerivative: Float = 1e-3
+
     /// Transforms `inputs` (any shape S) elementwise. `widths` and `heights` are unnormalized bin
     /// parameters [S…, K]; `derivatives` are the K−1 unnormalized interior knot slopes [S…, K−1]
     /// (the two boundary slopes are fixed to 1 for the linear tails). Inputs outside
@@ -15,7 +19,8 @@ public enum RationalQuadraticSpline {
     /// inverse map and the log|det| of the inverse (the negated forward one).
     public static func transform(_ inputs: Tensor, widths: Tensor, heights: Tensor, derivatives: Tensor,
                                  inverse: Bool = false, tailBound: Float = 5,
-                                 minBinWidth: Float = 1e-3, minBinHeight: Float = 1e-3, minDerivative: Float = 1e-3)
+                                 minBinWidth: Float = minimumBinSize, minBinHeight: Float = minimumBinSize,
+                                 minDerivative: Float = minimumDerivative)
         -> (outputs: Tensor, logAbsDet: Tensor) {
         let k = widths.shape.last ?? 0
         precondition(widths.shape == inputs.shape + [k] && heights.shape == widths.shape,

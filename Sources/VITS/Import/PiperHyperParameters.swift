@@ -132,6 +132,14 @@ public struct PiperHyperParameters: Sendable, Equatable {
 
 /// Weight helpers shared by the importers.
 public enum ImportedWeights {
+    /// The name a weight-normalised parameter has in a Piper/ONNX file: the pair `X.weight_g` /
+    /// `X.weight_v` is stored folded, as one `X.weight` (Piper removes weight norm before exporting,
+    /// and the exporter folds what is left). Every other key is stored under its own name. The import
+    /// splits `X.weight` back (`weightNormPair`); `vits export --format piper` folds into it.
+    public static func foldedKey(_ key: String) -> String {
+        key.hasSuffix(".weight_g") || key.hasSuffix(".weight_v") ? String(key.dropLast(2)) : key
+    }
+
     /// `w` as weight norm's pair: v = w, g = ‖w‖ over every axis but 0, so g·v/‖v‖ = w.
     /// An all-zero row gets g = 0 and v = 1 (its weight stays 0, the norm stays finite).
     public static func weightNormPair(_ w: Tensor) -> (g: Tensor, v: Tensor) {

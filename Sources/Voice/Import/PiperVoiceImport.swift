@@ -130,7 +130,7 @@ public enum PiperVoiceImporter {
                 }
                 weights[key] = t; used.insert(key)
             } else if key.hasSuffix(".weight_g") || key.hasSuffix(".weight_v") {
-                let base = String(key.dropLast(2))
+                let base = ImportedWeights.foldedKey(key)
                 guard let w = raw[base] else {
                     if ImportedWeights.isAbsentFromInferenceGraph(key) { weights[key] = target; initialized.append(key); continue }
                     throw VoiceError.corrupt("\(onnx.path): no weight for \(base) (neither \(key) nor a folded \(base))")
