@@ -40,6 +40,13 @@ public struct PitchSettings: Equatable, Sendable {
 
     /// log(F0 / referenceHz) is what the predictor regresses: values near 0 for speech.
     public static let referenceHz: Float = 100
+
+    /// The stride of each upsampling stage's source convolution: the product of the later rates
+    /// (the source runs at the audio rate; stage i runs that many times slower). Each is a
+    /// convolution of kernel 2s and padding s/2, which keeps lengths exact only for even s or s = 1.
+    public static func sourceStrides(rates: [Int]) -> [Int] {
+        rates.indices.map { i in rates[(i + 1)...].reduce(1, *) }
+    }
 }
 
 extension VITSConfig {
@@ -73,11 +80,7 @@ extension VITSConfig {
             fail("model.pitch_predictor_kernel", "expected an odd kernel size in 1...31, found \(p.predictorKernel)")
         }
         if !(1...16).contains(p.predictorLayers) { fail("model.pitch_predictor_layers", "expected 1...16, found \(p.predictorLayers)") }
-        // Each stage's source conv strides by the product of the later rates with a kernel of twice that
-        // and padding of half of it, which keeps lengths exact only for even strides (or stride 1).
-        let rates = model.upsampleRates
-        for i in rates.indices {
-            let stride = rates[(i + 1)...].reduce(1, *)
+        for (i, stride) in PitchSettings.sourceStrides(rates: model.upsampleRates).enumerated() {
             if stride > 1, stride % 2 != 0 {
                 fail("model.upsample_rates", "pitch excitation needs every product of the later upsampling rates to be even (or 1); stage \(i) strides by \(stride)")
             }

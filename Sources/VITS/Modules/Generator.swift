@@ -164,8 +164,8 @@ public final class Generator: Module {
         precondition(mSource == nil, "Generator: pitch excitation added twice")
         let source = SourceMerge(harmonics: pitch.harmonics, generator: generator)
         let c0 = upsampleInitialChannel, rates = ups.map(\.stride)
-        for i in rates.indices {
-            let stride = rates[(i + 1)...].reduce(1, *), channels = c0 >> (i + 1)
+        for (i, stride) in PitchSettings.sourceStrides(rates: rates).enumerated() {
+            let channels = c0 >> (i + 1)
             noiseConvs.append(stride > 1
                 ? Conv1d(1, channels, kernelSize: 2 * stride, stride: stride, padding: stride / 2, generator: generator)
                 : Conv1d(1, channels, kernelSize: 1, generator: generator))
