@@ -54,6 +54,38 @@ final class PiperImportTests: XCTestCase {
         }
     }
 
+    /// The Piper config is read through the JSON layer: every problem at once, each with its line.
+    func testBadPiperConfigIsReportedByLineAndKey() throws {
+        let good = try PiperVoiceConfig(url: try fixture("tiny.onnx.json"))
+        XCTAssertGreaterThan(good.sampleRate, 0)
+        XCTAssertFalse(good.phonemeIDMap.isEmpty)
+        let folder = try temporaryFolder()
+        let bad = folder.appendingPathComponent("bad.onnx.json")
+        try Data("""
+        {
+          "audio": {"quality": "low"},
+          "phoneme_id_map": {
+            "a": [3],
+            "b": "4",
+            "c": [-1]
+          },
+          "num_speakers": "one"
+        }
+        """.utf8).write(to: bad)
+        XCTAssertThrowsError(try PiperVoiceConfig(url: bad)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("bad.onnx.json:2: audio.sample_rate: missing required key"), text)
+            XCTAssertTrue(text.contains("bad.onnx.json:5: phoneme_id_map.b: expected a list, found a string"), text)
+            XCTAssertTrue(text.contains("bad.onnx.json:6: phoneme_id_map.c: expected a non-empty list of ids ≥ 0"), text)
+            XCTAssertTrue(text.contains("bad.onnx.json:8: num_speakers: expected an integer, found a string"), text)
+        }
+        let broken = folder.appendingPathComponent("broken.onnx.json")
+        try Data("{\"audio\": {\"sample_rate\": 22050,}}".utf8).write(to: broken)
+        XCTAssertThrowsError(try PiperVoiceConfig(url: broken)) { error in
+            XCTAssertTrue("\(error)".contains("broken.onnx.json: not valid JSON: line 1"), "\(error)")
+        }
+    }
+
     func testImportRecordsMissingParts() throws {
         let out = try temporaryFolder().appendingPathComponent("tiny")
         _ = try PiperVoiceImporter.importVoice(onnx: try fixture("tiny.onnx"), to: out)

@@ -24,50 +24,65 @@ public struct PiperVoiceConfig: Sendable {
 
     final class JSONBox: @unchecked Sendable { let value: [String: Any]; init(_ v: [String: Any]) { value = v } }
 
+    /// Reads `VOICE.onnx.json` through the toolkit's JSON layer (`Formats.JSONParser`): every problem
+    /// is reported with its line and key path, all at once (`en_US.onnx.json:12: phoneme_id_map.a:
+    /// expected a list of ids ≥ 0, found a string`).
     public init(url: URL) throws(VoiceError) {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw .notAVoice("\(url.path): cannot read the Piper voice config (pass --config VOICE.onnx.json)")
         }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw .corrupt("\(url.path): not a JSON object")
+        let document: JSONNode
+        do { document = try JSONParser.parse(data, allowByteOrderMark: true) } catch {
+            throw .corrupt("\(url.path): not valid JSON: \(error)")
+        }
+        guard case .object(let members) = document.value,
+              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw .corrupt("\(url.path): expected a JSON object (Piper's voice config), found \(document.typeName)")
         }
         rawBox = JSONBox(root)
-        guard let audio = root["audio"] as? [String: Any], let rate = (audio["sample_rate"] as? NSNumber)?.intValue, rate > 0 else {
-            throw .corrupt("\(url.path): no audio.sample_rate (expected Piper's {\"audio\": {\"sample_rate\": 22050}, …})")
+        let log = JSONIssueLog()
+        let top = JSONSection(path: "", members: members, line: document.line, log: log)
+        let audio = top.section("audio")
+        let rate = audio?.int("sample_rate") ?? 0
+        if let audio, audio.has("sample_rate"), rate <= 0 { audio.fail("sample_rate", "expected a sample rate > 0, found \(rate)") }
+        let inference = top.section("inference", required: false)
+        let noiseScale = Float(inference?.double("noise_scale", default: 0.667) ?? 0.667)
+        let lengthScale = Float(inference?.double("length_scale", default: 1) ?? 1)
+        let noiseW = Float(inference?.double("noise_w", default: 0.8) ?? 0.8)
+        var ids: [String: [Int]] = [:]
+        if let map = top.section("phoneme_id_map") {
+            if map.members.isEmpty { top.fail("phoneme_id_map", "expected at least one phoneme") }
+            for (phoneme, _) in map.members {
+                let errorsBefore = log.errors.count
+                let list = map.ints(phoneme)
+                if log.errors.count == errorsBefore, list.isEmpty || list.contains(where: { $0 < 0 }) {
+                    map.fail(phoneme, "expected a non-empty list of ids ≥ 0")
+                }
+                ids[phoneme] = list
+            }
+        }
+        let numSymbols = top.optionalInt("num_symbols")
+        let numSpeakers = top.int("num_speakers", default: 1)
+        var speakers: [String: Int] = [:]
+        if let map = top.section("speaker_id_map", required: false) {
+            for (name, _) in map.members { speakers[name] = map.int(name) }
+        }
+        let espeakVoice = top.section("espeak", required: false)?.optionalString("voice")
+        let phonemeType = top.optionalString("phoneme_type") ?? "espeak"
+        if !log.errors.isEmpty {
+            let lines = log.errors.map { issue in "\(url.path)\(issue.line.map { ":\($0)" } ?? ""): \(issue)" }
+            throw .corrupt(lines.joined(separator: "\n") + "\n(expected Piper's voice config: {\"audio\": {\"sample_rate\": 22050}, \"phoneme_id_map\": {\"a\": [14], …}, …})")
         }
         sampleRate = rate
-        let inference = root["inference"] as? [String: Any] ?? [:]
-        noiseScale = (inference["noise_scale"] as? NSNumber)?.floatValue ?? 0.667
-        lengthScale = (inference["length_scale"] as? NSNumber)?.floatValue ?? 1
-        noiseW = (inference["noise_w"] as? NSNumber)?.floatValue ?? 0.8
-        guard let map = root["phoneme_id_map"] as? [String: Any], !map.isEmpty else {
-            throw .corrupt("\(url.path): no phoneme_id_map")
-        }
-        var ids: [String: [Int]] = [:]
-        for (phoneme, value) in map {
-            guard let list = value as? [Any], !list.isEmpty else {
-                throw .corrupt("\(url.path): phoneme_id_map[\"\(phoneme)\"] is not a list of ids")
-            }
-            var out: [Int] = []
-            for v in list {
-                guard let id = (v as? NSNumber)?.intValue, id >= 0 else {
-                    throw .corrupt("\(url.path): phoneme_id_map[\"\(phoneme)\"] holds \(v), not an id ≥ 0")
-                }
-                out.append(id)
-            }
-            ids[phoneme] = out
-        }
+        self.noiseScale = noiseScale
+        self.lengthScale = lengthScale
+        self.noiseW = noiseW
         phonemeIDMap = ids
-        numSymbols = (root["num_symbols"] as? NSNumber)?.intValue
-        numSpeakers = (root["num_speakers"] as? NSNumber)?.intValue ?? 1
-        var speakers: [String: Int] = [:]
-        for (name, value) in root["speaker_id_map"] as? [String: Any] ?? [:] {
-            guard let id = (value as? NSNumber)?.intValue else { throw .corrupt("\(url.path): speaker_id_map[\"\(name)\"] is not an id") }
-            speakers[name] = id
-        }
+        self.numSymbols = numSymbols
+        self.numSpeakers = numSpeakers
         speakerIDMap = speakers
-        espeakVoice = (root["espeak"] as? [String: Any])?["voice"] as? String
-        phonemeType = root["phoneme_type"] as? String ?? "espeak"
+        self.espeakVoice = espeakVoice
+        self.phonemeType = phonemeType
     }
 
     /// The inventory: symbol of each id (`phoneme_id_map` inverted). Ids no phoneme maps to are
