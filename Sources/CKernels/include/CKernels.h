@@ -53,6 +53,19 @@ void ck_layernorm_channels_backward(const float *x, const float *gamma, const fl
                                     size_t channels, size_t length, size_t t0, size_t t1);
 
 // CPU features (cpuid), for choosing BLAS kernels: 1 when present.
+// AdamW update of n parameters in place (torch.optim.AdamW's single-tensor formula, bit-exact:
+// see ck_optim.c). decays: apply x·decay first (weight decay ≠ 0).
+typedef struct {
+    float decay;                 // 1 − lr·weight_decay
+    int decays;
+    float weight;                // 1 − β1, the lerp weight of exp_avg
+    float beta2, one_minus_beta2;
+    float step_size;             // −lr / (1 − β1^t)
+    float bias_correction2_sqrt; // √(1 − β2^t)
+    float eps;
+} ck_adamw_constants;
+void ck_adamw(float *x, const float *g, float *m, float *v, size_t n, const ck_adamw_constants *c);
+
 int ck_cpu_has_avx2_fma(void);
 int ck_cpu_has_avx512(void);   // AVX-512 F, BW, DQ, VL (OpenBLAS's SkylakeX kernels)
 

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import Cores
 
 public enum OptimizerStateError: Error, CustomStringConvertible {
@@ -66,23 +67,17 @@ public final class AdamW: Optimizer {
             slots[i] = slot
             slot.step += 1
             let t = Double(slot.step)
-            let decay = Float(1 - learningRate * weightDecay)
-            let w = Float(1 - beta1)                       // lerp weight
-            let b2 = Float(beta2), c2 = Float(1 - beta2)
             let bc1 = 1 - Foundation.pow(beta1, t), bc2 = 1 - Foundation.pow(beta2, t)
-            let stepSize = Float(-(learningRate / bc1))
-            let bc2Sqrt = Float(bc2.squareRoot())
-            let e = Float(eps), decays = weightDecay != 0
+            let constants = ck_adamw_constants(
+                decay: Float(1 - learningRate * weightDecay), decays: weightDecay != 0 ? 1 : 0,
+                weight: Float(1 - beta1), beta2: Float(beta2), one_minus_beta2: Float(1 - beta2),
+                step_size: Float(-(learningRate / bc1)), bias_correction2_sqrt: Float(bc2.squareRoot()),
+                eps: Float(eps))
             let x = p.tensor.pointer, g = grad.pointer, m = slot.expAvg.pointer, v = slot.expAvgSq.pointer
-            Parallel.forRanges(p.tensor.count, minChunk: 1 << 15) { r in
-                for j in r {
-                    if decays { x[j] = x[j] * decay }
-                    // torch lerp (vectorized with FMA): weight < 0.5 → m + w·(g − m), else g − (g − m)·(1 − w)
-                    m[j] = w < 0.5 ? m[j].addingProduct(w, g[j] - m[j])
-                                   : g[j].addingProduct(-(g[j] - m[j]), 1 - w)
-                    v[j] = v[j] * b2 + c2 * g[j] * g[j]
-                    let denom = v[j].squareRoot() / bc2Sqrt + e
-                    x[j] = x[j] + stepSize * m[j] / denom
+            // The element update is the C kernel (AVX2, the exact IEEE operations of torch's formula).
+            withUnsafePointer(to: constants) { c in
+                Parallel.forRanges(p.tensor.count, minChunk: 1 << 15) { r in
+                    ck_adamw(x + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count, c)
                 }
             }
         }
