@@ -59,6 +59,29 @@ extension VITSTrainingTests {
         if try XCTUnwrap(out.f0).scalars.contains(where: { $0 > 0 }) { XCTAssertNotEqual(up.audio.scalars, out.audio.scalars) }
     }
 
+    /// `model.pitch_source_frozen`: the frozen part of the source path keeps its initial weights
+    /// through training steps (and stays in the state dict); the rest still trains.
+    func testFrozenSourceKeepsItsInitialWeights() throws {
+        Engine.configure()
+        for (mode, frozenKeys, trainedKeys) in [
+            ("merge", ["dec.m_source.merge.weight", "dec.m_source.merge.bias"], ["dec.noise_convs.0.weight", "dec.noise_convs.2.bias"]),
+            ("all", ["dec.m_source.merge.weight", "dec.noise_convs.0.weight", "dec.noise_convs.1.weight", "dec.noise_convs.2.bias"],
+             ["dec.ups.0.weight_v", "pitch_predictor.proj.weight"]),
+        ] {
+            let config = try VITSConfig.parse(try pitchConfig(extra: ["pitch_source_frozen": mode]))
+            let options = try VITSTrainingOptions(config: config, maxStepsOverride: nil)
+            let task = try VITSTrainingTask(config: config, options: options, data: VITSTrainingTests.data, warn: { _ in })
+            let before = task.generator.stateDict().mapValues(\.scalars)
+            for step in 0..<2 { XCTAssertTrue(try task.trainStep(epoch: 0, batchIndex: step, step: step).applied) }
+            let after = task.generator.stateDict()
+            for key in frozenKeys { XCTAssertEqual(after[key]?.scalars, before[key], "\(mode): \(key) moved") }
+            for key in trainedKeys { XCTAssertNotEqual(after[key]?.scalars, before[key], "\(mode): \(key) did not train") }
+        }
+        XCTAssertThrowsError(try VITSConfig.parse(try pitchConfig(extra: ["pitch_source_frozen": "gate"]))) { error in
+            XCTAssertTrue("\(error)".contains("model.pitch_source_frozen"), "\(error)")
+        }
+    }
+
     /// A model without pitch excitation is built exactly as before: the same keys and initial weights.
     func testPitchOffLeavesTheModelUnchanged() throws {
         Engine.configure()

@@ -26,9 +26,24 @@ public struct PitchSettings: Equatable, Sendable {
     public var predictorChannels: Int
     public var predictorKernel: Int
     public var predictorLayers: Int
+    /// Which part of the decoder's source path keeps its initial weights (`model.pitch_source_frozen`).
+    public var frozenSource: FrozenSource
+
+    /// `model.pitch_source_frozen`. Why: trained freely, the merge of the harmonics is a 9-weight gate
+    /// that Adam closes within a few thousand steps (docs/decoders.md, "the source is switched off"),
+    /// after which the decoder makes its own pulses at the frame rate. Frozen, the gate cannot close.
+    public enum FrozenSource: String, CaseIterable, Equatable, Sendable {
+        /// Everything trains (the NSF arrangement).
+        case none
+        /// `dec.m_source.merge` keeps its initial weights.
+        case merge
+        /// `dec.m_source.merge` and every `dec.noise_convs.i` keep their initial weights.
+        case all
+    }
 
     public init(enabled: Bool = false, harmonics: Int = 8, sineAmplitude: Double = 0.1, noiseStd: Double = 0.003,
-                predictorChannels: Int = 192, predictorKernel: Int = 5, predictorLayers: Int = 3) {
+                predictorChannels: Int = 192, predictorKernel: Int = 5, predictorLayers: Int = 3,
+                frozenSource: FrozenSource = .none) {
         self.enabled = enabled
         self.harmonics = harmonics
         self.sineAmplitude = sineAmplitude
@@ -36,6 +51,7 @@ public struct PitchSettings: Equatable, Sendable {
         self.predictorChannels = predictorChannels
         self.predictorKernel = predictorKernel
         self.predictorLayers = predictorLayers
+        self.frozenSource = frozenSource
     }
 
     /// log(F0 / referenceHz) is what the predictor regresses: values near 0 for speech.
@@ -60,7 +76,19 @@ extension VITSConfig {
             noiseStd: s.double("pitch_noise_std", default: d.noiseStd),
             predictorChannels: s.int("pitch_predictor_channels", default: d.predictorChannels),
             predictorKernel: s.int("pitch_predictor_kernel", default: d.predictorKernel),
-            predictorLayers: s.int("pitch_predictor_layers", default: d.predictorLayers))
+            predictorLayers: s.int("pitch_predictor_layers", default: d.predictorLayers),
+            frozenSource: frozenSource(s))
+    }
+
+    private static func frozenSource(_ s: JSONSection) -> PitchSettings.FrozenSource {
+        guard s.has("pitch_source_frozen") else { return .none }
+        let text = s.string("pitch_source_frozen")
+        guard let value = PitchSettings.FrozenSource(rawValue: text) else {
+            let choices = PitchSettings.FrozenSource.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            s.fail("pitch_source_frozen", "expected one of \(choices), found \"\(text)\"")
+            return .none
+        }
+        return value
     }
 
     /// Checks of the pitch keys.

@@ -173,6 +173,11 @@ public final class Generator: Module {
         mSource = source
         register("m_source", source)
         register("noise_convs", noiseConvs)
+        // Frozen parts keep their initial weights: out of the optimizer, still in the state dict.
+        var frozen: [Module] = []
+        if pitch.frozenSource != .none { frozen.append(source) }
+        if pitch.frozenSource == .all { frozen.append(noiseConvs) }
+        for module in frozen { for (_, weight) in module.namedParameters() { weight.requiresGrad = false } }
     }
 
     /// The `dec` of a reference config.
