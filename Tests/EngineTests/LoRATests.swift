@@ -3,14 +3,12 @@ import Engine
 
 /// A two-layer toy network with reference-style key paths.
 private final class TwoConvs: Module {
-    let pre: Conv1d
-    let ups: ModuleList<ConvTranspose1d>
+    @ModuleInfo(key: "pre") var pre: Conv1d
+    @ModuleInfo(key: "ups") var ups: ModuleList<ConvTranspose1d>
     init(_ g: RandomGenerator) {
-        pre = Conv1d(3, 4, kernelSize: 3, padding: 1, generator: g)
-        ups = ModuleList([ConvTranspose1d(4, 2, kernelSize: 4, stride: 2, padding: 1, weightNorm: true, generator: g)])
+        _pre.wrappedValue = Conv1d(3, 4, kernelSize: 3, padding: 1, generator: g)
+        _ups.wrappedValue = ModuleList([ConvTranspose1d(4, 2, kernelSize: 4, stride: 2, padding: 1, weightNorm: true, generator: g)])
         super.init()
-        register("pre", pre)
-        register("ups", ups)
     }
     func callAsFunction(_ x: Tensor) -> Tensor { ups[0](leakyRelu(pre(x), slope: 0.1)) }
 }

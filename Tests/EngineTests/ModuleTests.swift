@@ -2,26 +2,56 @@ import XCTest
 import Engine
 
 /// A miniature of the VITS naming scheme: nested modules, numbered lists, weight-norm pairs.
+/// Block and Upsampler declare their entries; TinyModel builds its tree with run-time registration.
 private final class Block: Module {
-    let convQ: Linear
-    let norms: ModuleList<Linear>
+    @ModuleInfo(key: "conv_q") var convQ: Linear
+    @ModuleInfo(key: "norm_layers_1") var norms: ModuleList<Linear>
     init(_ rng: RandomGenerator) {
-        convQ = Linear(4, 4, generator: rng)
-        norms = ModuleList([Linear(4, 2, generator: rng), Linear(2, 2, bias: false, generator: rng)])
+        _convQ.wrappedValue = Linear(4, 4, generator: rng)
+        _norms.wrappedValue = ModuleList([Linear(4, 2, generator: rng), Linear(2, 2, bias: false, generator: rng)])
         super.init()
-        register("conv_q", convQ)
-        register("norm_layers_1", norms)
     }
 }
 
 private final class Upsampler: Module {
-    let weightG: Tensor, weightV: Tensor
+    @ParameterInfo(key: "weight_g") var weightG: Tensor
+    @ParameterInfo(key: "weight_v") var weightV: Tensor
     init(_ rng: RandomGenerator) {
-        weightV = rng.randn([3, 2, 4])
-        weightG = Tensor(repeating: 1, shape: [3, 1, 1])
+        _weightV.wrappedValue = rng.randn([3, 2, 4])
+        _weightG.wrappedValue = Tensor(repeating: 1, shape: [3, 1, 1])
         super.init()
-        register("weight_g", weightG)
-        register("weight_v", weightV)
+    }
+}
+
+/// Every kind of declared entry, a subclass adding its own, and run-time registrations after them.
+private class DeclaredBase: Module {
+    @ModuleInfo(key: "late_child") var lateChild: Linear          // a child declared before parameters
+    @ParameterInfo(key: "scale") var scale: Tensor
+    @ParameterInfo(key: "shift") var shift: Tensor?
+    @BufferInfo(key: "running") var running: Tensor
+    @ModuleInfo(key: "absent") var absent: Linear?
+    @ModuleInfo(key: "list") var list = ModuleList<Linear>()
+    init(_ rng: RandomGenerator, shift hasShift: Bool) {
+        _lateChild.wrappedValue = Linear(2, 2, generator: rng)
+        _scale.wrappedValue = Tensor(repeating: 1, shape: [2])
+        _shift.wrappedValue = hasShift ? Tensor(zeros: [2]) : nil
+        _running.wrappedValue = Tensor(zeros: [2])
+        _absent.wrappedValue = nil
+        super.init()
+        list.append(Linear(2, 1, bias: false, generator: rng))
+    }
+}
+
+private final class DeclaredDerived: DeclaredBase {
+    @ParameterInfo(key: "gain") var gain: Tensor
+    @ModuleInfo(key: "head") var head: Embedding
+    init(_ rng: RandomGenerator) {
+        _gain.wrappedValue = Tensor(repeating: 2, shape: [1])
+        _head.wrappedValue = Embedding(3, 2, generator: rng)
+        super.init(rng, shift: true)
+        register("extra", Tensor(zeros: [1]))
+        registerBuffer("extra_buffer", Tensor(zeros: [1]))
+        register("adapter", Linear(1, 1, generator: rng))
     }
 }
 
@@ -126,6 +156,52 @@ final class ModuleTests: XCTestCase {
         XCTAssertTrue(m.drop(y) === y)
         m.train()
         XCTAssertTrue(m.drop.isTraining)
+    }
+
+    /// Declared entries come in PyTorch order — own parameters, buffers, children, each in
+    /// declaration order with the superclass's first — and run-time registrations follow them.
+    func testDeclaredEntriesOrderAndKinds() {
+        let m = DeclaredDerived(RandomGenerator(seed: 5))
+        XCTAssertEqual(m.ownParameters.map(\.name), ["scale", "shift", "gain", "extra"])
+        XCTAssertEqual(m.ownBuffers.map(\.name), ["running", "extra_buffer"])
+        XCTAssertEqual(m.children.map(\.name), ["late_child", "list", "head", "adapter"])
+        XCTAssertEqual(m.namedParameters().map(\.0), [
+            "scale", "shift", "gain", "extra",
+            "late_child.weight", "late_child.bias", "list.0.weight", "head.weight", "adapter.weight", "adapter.bias",
+        ])
+        XCTAssertEqual(m.namedModules().map(\.0), ["", "late_child", "list", "list.0", "head", "adapter"])
+        XCTAssertEqual(Set(m.stateDict().keys), Set(m.namedParameters().map(\.0) + ["running", "extra_buffer"]))
+        // The wrappers hand out the registered tensors and modules themselves.
+        XCTAssertTrue(m.stateDict()["running"] === m.running)
+        XCTAssertTrue(m.module(at: "head") === m.head)
+        XCTAssertTrue(m.module(at: "list.0") === m.list[0])
+        XCTAssertNil(m.module(at: "absent"))
+        // Parameters require gradients from the moment they are assigned; buffers never do.
+        XCTAssertTrue(m.scale.requiresGrad && m.shift?.requiresGrad == true && m.gain.requiresGrad)
+        XCTAssertFalse(m.running.requiresGrad)
+        XCTAssertEqual(m.trainableParameters().count, 10)
+        XCTAssertEqual(m.freeze("late_child"), 2)
+        XCTAssertFalse(m.lateChild.weight.requiresGrad)
+
+        // An optional declared as nil has no key; the same class with it set has one.
+        let without = DeclaredBase(RandomGenerator(seed: 6), shift: false)
+        XCTAssertEqual(without.ownParameters.map(\.name), ["scale"])
+        XCTAssertEqual(without.namedParameters().map(\.0), ["scale", "late_child.weight", "late_child.bias", "list.0.weight"])
+    }
+
+    /// A parameter is trainable without any walk over the model having happened first (discovery is
+    /// lazy, requiresGrad is set on assignment), and a load after discovery reaches the declared tensors.
+    func testDeclaredParametersTrainBeforeAnyWalk() throws {
+        let a = DeclaredDerived(RandomGenerator(seed: 7))
+        (a.gain * a.scale).sum().backward()
+        XCTAssertEqual(a.gain.grad?.scalars, [2])
+        XCTAssertEqual(a.scale.grad?.scalars, [2, 2])
+
+        let b = DeclaredDerived(RandomGenerator(seed: 8))
+        let report = try b.load(a.stateDict())
+        XCTAssertTrue(report.isComplete)
+        XCTAssertEqual(b.head.weight.scalars, a.head.weight.scalars)
+        XCTAssertEqual(b.list[0].weight.scalars, a.list[0].weight.scalars)
     }
 
     func testLinearAndEmbeddingLayouts() {

@@ -3,15 +3,13 @@ import Engine
 import Training
 
 private final class Toy: Module {
-    let table: Embedding
-    let proj: Linear
+    @ModuleInfo(key: "emb_g") var table: Embedding
+    @ModuleInfo(key: "proj") var proj: Linear
     init(rows: Int, seed: UInt64) {
         let g = RandomGenerator(seed: seed)
-        table = Embedding(rows, 3, generator: g)
-        proj = Linear(3, 2, generator: g)
+        _table.wrappedValue = Embedding(rows, 3, generator: g)
+        _proj.wrappedValue = Linear(3, 2, generator: g)
         super.init()
-        register("emb_g", table)
-        register("proj", proj)
     }
 }
 

@@ -11,10 +11,12 @@ public enum ConvInit: Sendable {
 /// pair `weight_g` [rows,1,…] and `weight_v` (w = g·v/‖v‖ over every axis but 0, as
 /// `torch.nn.utils.weight_norm(dim=0)` stores it; for a transposed conv, axis 0 is the input channel).
 public class WeightedLayer: Module {
-    public let weight: Tensor?
-    public let weightG: Tensor?
-    public let weightV: Tensor?
-    public let bias: Tensor?
+    // Declaration order = PyTorch state_dict order: a plain conv has weight, bias; weight_norm()
+    // deletes `weight` and appends weight_g, weight_v after the bias.
+    @ParameterInfo(key: "weight") public private(set) var weight: Tensor?
+    @ParameterInfo(key: "bias") public private(set) var bias: Tensor?
+    @ParameterInfo(key: "weight_g") public private(set) var weightG: Tensor?
+    @ParameterInfo(key: "weight_v") public private(set) var weightV: Tensor?
     /// Low-rank adapter (fine-tuning), see LoRA.swift.
     public internal(set) var lora: LoRAAdapter?
 
@@ -34,19 +36,14 @@ public class WeightedLayer: Module {
                 for j in 0..<n { let v = Double(w.pointer[r * n + j]); s += v * v }
                 norms[r] = Float(s.squareRoot())
             }
-            weightG = Tensor(shape: [rows] + Array(repeating: 1, count: weightShape.count - 1), data: norms)
-            weightV = w
-            weight = nil
+            _weightG.wrappedValue = Tensor(shape: [rows] + Array(repeating: 1, count: weightShape.count - 1), data: norms)
+            _weightV.wrappedValue = w
+            _weight.wrappedValue = nil
         } else {
-            weight = w; weightG = nil; weightV = nil
+            _weight.wrappedValue = w; _weightG.wrappedValue = nil; _weightV.wrappedValue = nil
         }
-        bias = b
+        _bias.wrappedValue = b
         super.init()
-        // Registration order = PyTorch state_dict order: a plain conv has weight, bias; weight_norm()
-        // deletes `weight` and appends weight_g, weight_v after the bias.
-        if let weight { register("weight", weight) }
-        if let bias { register("bias", bias) }
-        if let weightG, let weightV { register("weight_g", weightG); register("weight_v", weightV) }
     }
 
     /// The weight the convolution uses (recomputed from g and v each call when weight-normed, so
@@ -124,17 +121,15 @@ public final class Conv2dK1: WeightedLayer {
 
 /// VITS's `modules.LayerNorm`: normalizes the channel axis of [B, C, T]; parameters `gamma`, `beta`.
 public final class ChannelLayerNorm: Module {
-    public let gamma: Tensor
-    public let beta: Tensor
+    @ParameterInfo(key: "gamma") public private(set) var gamma: Tensor
+    @ParameterInfo(key: "beta") public private(set) var beta: Tensor
     public let eps: Float
 
     public init(_ channels: Int, eps: Float = 1e-5) {
-        gamma = Tensor(repeating: 1, shape: [channels])
-        beta = Tensor(zeros: [channels])
+        _gamma.wrappedValue = Tensor(repeating: 1, shape: [channels])
+        _beta.wrappedValue = Tensor(zeros: [channels])
         self.eps = eps
         super.init()
-        register("gamma", gamma)
-        register("beta", beta)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNormChannels(x, gamma: gamma, beta: beta, eps: eps) }

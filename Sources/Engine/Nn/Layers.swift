@@ -3,15 +3,13 @@ import Foundation
 /// y = x·Wᵀ + b over the last axis. PyTorch layout and init: weight [out, in], bias [out], both
 /// uniform in ±1/√in.
 public final class Linear: Module {
-    public let weight: Tensor
-    public let bias: Tensor?
+    @ParameterInfo(key: "weight") public private(set) var weight: Tensor
+    @ParameterInfo(key: "bias") public private(set) var bias: Tensor?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias hasBias: Bool = true, generator: RandomGenerator) {
-        weight = generator.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures)
-        bias = hasBias ? generator.fanInUniform([outFeatures], fanIn: inFeatures) : nil
+        _weight.wrappedValue = generator.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures)
+        _bias.wrappedValue = hasBias ? generator.fanInUniform([outFeatures], fanIn: inFeatures) : nil
         super.init()
-        register("weight", weight)
-        if let bias { register("bias", bias) }
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -22,12 +20,11 @@ public final class Linear: Module {
 
 /// Lookup table [count, dim] (PyTorch init N(0, 1); VITS re-initializes with N(0, dim^-½): pass `std`).
 public final class Embedding: Module {
-    public let weight: Tensor
+    @ParameterInfo(key: "weight") public private(set) var weight: Tensor
 
     public init(_ count: Int, _ dim: Int, std: Float = 1, generator: RandomGenerator) {
-        weight = generator.normal([count, dim], std: std)
+        _weight.wrappedValue = generator.normal([count, dim], std: std)
         super.init()
-        register("weight", weight)
     }
 
     public func callAsFunction(_ ids: IntTensor) -> Tensor { Tensor.embedding(weight, ids) }

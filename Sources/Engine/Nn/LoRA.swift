@@ -9,8 +9,8 @@ import Foundation
 /// dropout > 0 in training mode the adapter runs as a separate path on dropped-out inputs,
 /// y = layer(x) + (α/r)·layer_ΔW(dropout(x)), as the original formulation; otherwise one pass on W'.
 public final class LoRAAdapter: Module {
-    public let a: Tensor
-    public let b: Tensor
+    @ParameterInfo(key: "lora_A") public private(set) var a: Tensor
+    @ParameterInfo(key: "lora_B") public private(set) var b: Tensor
     public let rank: Int
     public let alpha: Float
     public let dropout: Float
@@ -23,11 +23,9 @@ public final class LoRAAdapter: Module {
         self.alpha = alpha
         self.dropout = dropout
         self.generator = generator
-        a = generator.fanInUniform([rank, columns], fanIn: columns)
-        b = Tensor(zeros: [rows, rank])
+        _a.wrappedValue = generator.fanInUniform([rank, columns], fanIn: columns)
+        _b.wrappedValue = Tensor(zeros: [rows, rank])
         super.init()
-        register("lora_A", a)
-        register("lora_B", b)
     }
 
     /// (α/r)·B·A reshaped to `shape` (recorded for autograd).

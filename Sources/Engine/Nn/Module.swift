@@ -42,52 +42,75 @@ public enum ModuleError: Error, CustomStringConvertible {
     }
 }
 
-/// Base class of every layer and model. Parameters and child modules are registered by name in
-/// the order a layer creates them; the dotted path from the root (`enc_p.encoder.attn_layers.0.conv_q.weight`)
-/// is the parameter's key — the same string as the PyTorch `state_dict` key. Registration is the
-/// only naming mechanism: use the reference attribute name and the key follows.
+/// Base class of every layer and model, with PyTorch's naming: every parameter, buffer and child
+/// module has a key, and the dotted path of keys from the root (`enc_p.encoder.attn_layers.0.conv_q.weight`)
+/// is the tensor's `state_dict` key — the same string as in a PyTorch checkpoint.
 ///
-///     final class Linear: Module {
-///         let weight: Tensor, bias: Tensor?
-///         init(...) { weight = ...; bias = ...; super.init(); register("weight", weight); if let bias { register("bias", bias) } }
+/// A layer declares each of its entries once, as a stored property carrying its key (in the style
+/// of mlx-swift's `@ModuleInfo`/`@ParameterInfo`), and assigns it in its initializer through the
+/// wrapper's storage (`_name.wrappedValue = …`, before `super.init()`):
+///
+///     final class Attention: Module {
+///         @ParameterInfo(key: "emb_rel_k") public private(set) var embRelK: Tensor   // trainable (requiresGrad set)
+///         @ModuleInfo(key: "conv_q") public private(set) var convQ: Conv1d            // child: keys conv_q.…
+///         @ModuleInfo(key: "cond") public private(set) var cond: Conv1d?              // nil: no entry
+///         @BufferInfo(key: "window") public private(set) var window: Tensor          // state dict, not trained
+///         @ModuleInfo(key: "layers") public private(set) var layers = ModuleList<Conv1d>()
+///         init(…) { _embRelK.wrappedValue = …; _convQ.wrappedValue = Conv1d(…); …; super.init() }
 ///     }
+///
+/// `Module` finds the declared entries by reflection the first time its entries are needed (a
+/// walk, a state dict, a dynamic registration) and keeps the list; nothing is reflected in a
+/// forward pass. Order — what the parity fixtures, the optimizer state and the replica fingerprint
+/// rely on — is PyTorch's: a module's own parameters, then its buffers, then its children, each in
+/// declaration order (a superclass's declarations first), followed by what was registered at run
+/// time. A declared entry is assigned exactly once (a second assignment traps), so the discovered
+/// list stays the truth.
+///
+/// Structure that only exists at run time — `ModuleList` items, a LoRA adapter attached to a
+/// layer, the pitch-excitation modules added to a built decoder — is registered explicitly with
+/// `register(_:_:)` / `registerBuffer(_:_:)`; those entries follow the declared ones.
 open class Module {
-    public private(set) var ownParameters: [(name: String, tensor: Tensor)] = []
-    public private(set) var ownBuffers: [(name: String, tensor: Tensor)] = []
-    public private(set) var children: [(name: String, module: Module)] = []
+    /// Own entries, found on first use (see the type's documentation).
+    private lazy var entries = ModuleEntries(declaredIn: self)
+
+    /// Own trainable parameters in state-dict order (key, tensor).
+    public var ownParameters: [(name: String, tensor: Tensor)] { entries.parameters }
+    /// Own buffers in state-dict order.
+    public var ownBuffers: [(name: String, tensor: Tensor)] { entries.buffers }
+    /// Direct submodules in state-dict order.
+    public var children: [(name: String, module: Module)] { entries.children }
     /// Training mode (dropout active). Set for a whole tree with `train()` / `eval()`.
     public private(set) var isTraining = true
 
     public init() {}
 
-    private func checkFree(_ name: String) {
-        precondition(!name.isEmpty && !name.contains("."), "module entry name '\(name)' must be non-empty and contain no '.'")
-        precondition(!ownParameters.contains { $0.name == name } && !ownBuffers.contains { $0.name == name }
-                     && !children.contains { $0.name == name }, "'\(name)' registered twice in \(type(of: self))")
-    }
-
-    /// Registers a trainable parameter under `name` (sets `requiresGrad`). Returns the tensor.
+    /// Registers a trainable parameter built at run time under `name` (sets `requiresGrad`), after
+    /// the declared entries. Returns the tensor. A layer's fixed parameters use `@ParameterInfo`.
     @discardableResult
     public func register(_ name: String, _ tensor: Tensor) -> Tensor {
-        checkFree(name)
+        entries.checkFree(name, in: self)
         tensor.requiresGrad = true
-        ownParameters.append((name, tensor))
+        entries.parameters.append((name, tensor))
         return tensor
     }
 
-    /// Registers a non-trainable tensor that is still part of the state dict.
+    /// Registers a non-trainable tensor built at run time that is still part of the state dict.
+    /// A layer's fixed buffers use `@BufferInfo`.
     @discardableResult
     public func registerBuffer(_ name: String, _ tensor: Tensor) -> Tensor {
-        checkFree(name)
-        ownBuffers.append((name, tensor))
+        entries.checkFree(name, in: self)
+        entries.buffers.append((name, tensor))
         return tensor
     }
 
-    /// Registers a child module under `name` (its keys get the prefix `name.`). Returns the module.
+    /// Registers a child module built at run time under `name` (its keys get the prefix `name.`),
+    /// after the declared children: `ModuleList` items, LoRA adapters, modules added to a built
+    /// model. Returns the module. A layer's fixed children use `@ModuleInfo`.
     @discardableResult
     public func register<M: Module>(_ name: String, _ module: M) -> M {
-        checkFree(name)
-        children.append((name, module))
+        entries.checkFree(name, in: self)
+        entries.children.append((name, module))
         return module
     }
 
@@ -103,7 +126,7 @@ open class Module {
         return out
     }
 
-    /// Every parameter with its full key, in registration order.
+    /// Every parameter with its full key, in state-dict order (see the type's documentation).
     public func namedParameters() -> [(String, Tensor)] {
         var out: [(String, Tensor)] = []
         walk("") { prefix, m in
@@ -215,4 +238,183 @@ public final class ModuleList<M: Module>: Module, RandomAccessCollection {
     public var startIndex: Int { 0 }
     public var endIndex: Int { items.count }
     public subscript(i: Int) -> M { items[i] }
+}
+
+/// What a declared entry holds, as discovery sees it.
+enum DeclaredEntry {
+    case parameter(Tensor)
+    case buffer(Tensor)
+    case child(Module)
+    /// An optional entry declared as nil: no key.
+    case absent
+}
+
+/// The property wrappers that declare a module entry (`ModuleInfo`, `ParameterInfo`, `BufferInfo`).
+protocol ModuleEntryDeclaration {
+    var key: String { get }
+    /// nil while the property has not been assigned.
+    var declaredEntry: DeclaredEntry? { get }
+}
+
+/// Traps unless `key` can be one component of a dotted path.
+func checkEntryKey(_ key: String) {
+    precondition(!key.isEmpty && !key.contains("."), "module entry key '\(key)' must be non-empty and contain no '.'")
+}
+
+@usableFromInline
+func unassignedEntry(_ key: String) -> Never {
+    preconditionFailure("module entry '\(key)' read before its initializer assigned it")
+}
+
+private protocol OptionalValue { var isNone: Bool { get } }
+extension Optional: OptionalValue { fileprivate var isNone: Bool { self == nil } }
+
+/// Declares a child module under its PyTorch attribute name: its entries get the prefix `key.`.
+/// The value is a `Module` (any subclass, an existential of a `Module`-bound protocol, or an
+/// optional of those: nil declares nothing). Assign it once, in the initializer.
+@propertyWrapper
+public struct ModuleInfo<Value> {
+    public let key: String
+    @usableFromInline var storage: Value?
+
+    public init(key: String) {
+        checkEntryKey(key)
+        self.key = key
+    }
+
+    public init(wrappedValue: Value, key: String) {
+        self.init(key: key)
+        self.wrappedValue = wrappedValue
+    }
+
+    @inlinable
+    public var wrappedValue: Value {
+        get {
+            guard let storage else { unassignedEntry(key) }
+            return storage
+        }
+        set { assign(newValue) }
+    }
+
+    @usableFromInline
+    mutating func assign(_ value: Value) {
+        precondition(storage == nil, "module entry '\(key)' is declared once: assign it only once, in the initializer")
+        precondition(value is Module || (value as? OptionalValue)?.isNone == true,
+                     "@ModuleInfo(key: \"\(key)\"): \(type(of: value)) is not a Module")
+        storage = value
+    }
+}
+
+extension ModuleInfo: ModuleEntryDeclaration {
+    var declaredEntry: DeclaredEntry? {
+        guard let storage else { return nil }
+        if let module = storage as? Module { return .child(module) }
+        return .absent
+    }
+}
+
+/// Declares a trainable parameter (`Tensor`, or `Tensor?` where nil declares nothing) under its
+/// PyTorch key. Assigning it sets `requiresGrad`, as registration always has.
+@propertyWrapper
+public struct ParameterInfo<Value> {
+    public let key: String
+    @usableFromInline var storage: Value?
+
+    public init(key: String) where Value == Tensor { checkEntryKey(key); self.key = key }
+    public init(key: String) where Value == Tensor? { checkEntryKey(key); self.key = key }
+    public init(wrappedValue: Tensor, key: String) where Value == Tensor { self.init(key: key); self.wrappedValue = wrappedValue }
+    public init(wrappedValue: Tensor?, key: String) where Value == Tensor? { self.init(key: key); self.wrappedValue = wrappedValue }
+
+    @inlinable
+    public var wrappedValue: Value {
+        get {
+            guard let storage else { unassignedEntry(key) }
+            return storage
+        }
+        set { assign(newValue) }
+    }
+
+    @usableFromInline
+    mutating func assign(_ value: Value) {
+        precondition(storage == nil, "parameter '\(key)' is declared once: assign it only once, in the initializer")
+        (value as? Tensor)?.requiresGrad = true
+        storage = value
+    }
+}
+
+extension ParameterInfo: ModuleEntryDeclaration {
+    var declaredEntry: DeclaredEntry? {
+        guard let storage else { return nil }
+        return (storage as? Tensor).map { .parameter($0) } ?? .absent
+    }
+}
+
+/// Declares a buffer — a tensor in the state dict that is not a parameter (no gradient, no
+/// optimizer update) — under its PyTorch key (`Tensor`, or `Tensor?` where nil declares nothing).
+@propertyWrapper
+public struct BufferInfo<Value> {
+    public let key: String
+    @usableFromInline var storage: Value?
+
+    public init(key: String) where Value == Tensor { checkEntryKey(key); self.key = key }
+    public init(key: String) where Value == Tensor? { checkEntryKey(key); self.key = key }
+    public init(wrappedValue: Tensor, key: String) where Value == Tensor { self.init(key: key); self.wrappedValue = wrappedValue }
+    public init(wrappedValue: Tensor?, key: String) where Value == Tensor? { self.init(key: key); self.wrappedValue = wrappedValue }
+
+    @inlinable
+    public var wrappedValue: Value {
+        get {
+            guard let storage else { unassignedEntry(key) }
+            return storage
+        }
+        set { assign(newValue) }
+    }
+
+    @usableFromInline
+    mutating func assign(_ value: Value) {
+        precondition(storage == nil, "buffer '\(key)' is declared once: assign it only once, in the initializer")
+        storage = value
+    }
+}
+
+extension BufferInfo: ModuleEntryDeclaration {
+    var declaredEntry: DeclaredEntry? {
+        guard let storage else { return nil }
+        return (storage as? Tensor).map { .buffer($0) } ?? .absent
+    }
+}
+
+/// A module's own entries in state-dict order: declared ones (found once by reflection), then
+/// those registered at run time.
+final class ModuleEntries {
+    var parameters: [(name: String, tensor: Tensor)] = []
+    var buffers: [(name: String, tensor: Tensor)] = []
+    var children: [(name: String, module: Module)] = []
+
+    func checkFree(_ name: String, in owner: Module) {
+        checkEntryKey(name)
+        precondition(!parameters.contains { $0.name == name } && !buffers.contains { $0.name == name }
+                     && !children.contains { $0.name == name }, "'\(name)' registered twice in \(type(of: owner))")
+    }
+
+    /// The entries `module` declares with the property wrappers, superclass declarations first.
+    init(declaredIn module: Module) {
+        var mirrors: [Mirror] = []
+        var next: Mirror? = Mirror(reflecting: module)
+        while let mirror = next { mirrors.append(mirror); next = mirror.superclassMirror }
+        for mirror in mirrors.reversed() {
+            for property in mirror.children {
+                guard let declaration = property.value as? ModuleEntryDeclaration else { continue }
+                guard let entry = declaration.declaredEntry else {
+                    preconditionFailure("\(type(of: module)): '\(declaration.key)' (\(property.label ?? "?")) was never assigned; assign it in the initializer before super.init()")
+                }
+                switch entry {
+                case .parameter(let t): checkFree(declaration.key, in: module); parameters.append((declaration.key, t))
+                case .buffer(let t): checkFree(declaration.key, in: module); buffers.append((declaration.key, t))
+                case .child(let m): checkFree(declaration.key, in: module); children.append((declaration.key, m))
+                case .absent: break
+                }
+            }
+        }
+    }
 }

@@ -39,45 +39,39 @@ public struct InferenceOutputs {
 
 /// The VITS generator (`SynthesizerTrn`): text encoder `enc_p`, decoder `dec` (HiFi-GAN or an iSTFT variant, `model.decoder`), posterior
 /// encoder `enc_q`, flow, duration predictor `dp`, and the speaker table `emb_g` for multi-speaker
-/// configs — registered in the reference state_dict order, so keys equal the PyTorch checkpoint's.
+/// configs — declared in the reference state_dict order, so keys equal the PyTorch checkpoint's.
 public final class SynthesizerTrn: Module {
     public let config: VITSConfig
     public let vocabularySize: Int
-    public let encP: TextEncoder
-    public let dec: any WaveformDecoder
-    public let encQ: PosteriorEncoder
-    public let flow: ResidualCouplingBlock
-    public let dp: any DurationPredicting
-    public let embG: SpeakerEmbedding?
+    @ModuleInfo(key: "enc_p") public private(set) var encP: TextEncoder
+    @ModuleInfo(key: "dec") public private(set) var dec: any WaveformDecoder
+    @ModuleInfo(key: "enc_q") public private(set) var encQ: PosteriorEncoder
+    @ModuleInfo(key: "flow") public private(set) var flow: ResidualCouplingBlock
+    @ModuleInfo(key: "dp") public private(set) var dp: any DurationPredicting
+    @ModuleInfo(key: "emb_g") public private(set) var embG: SpeakerEmbedding?
     /// Pitch excitation (`model.pitch_excitation`): the frame-level F0 predictor and the harmonic
     /// source that feeds the decoder (PitchConfig.swift); nil otherwise.
-    public let pitchPredictor: PitchPredictor?
+    @ModuleInfo(key: "pitch_predictor") public private(set) var pitchPredictor: PitchPredictor?
     public let harmonicSource: HarmonicSource?
 
     public init(config: VITSConfig, vocabularySize: Int, generator: RandomGenerator) {
         self.config = config
         self.vocabularySize = vocabularySize
-        encP = TextEncoder(config: config, vocabularySize: vocabularySize, generator: generator)
-        dec = makeWaveformDecoder(config: config, generator: generator)
-        encQ = PosteriorEncoder(config: config, generator: generator)
-        flow = ResidualCouplingBlock(config: config, generator: generator)
-        dp = makeDurationPredictor(config: config, generator: generator)
-        embG = config.isMultiSpeaker ? SpeakerEmbedding(config: config, generator: generator) : nil
+        _encP.wrappedValue = TextEncoder(config: config, vocabularySize: vocabularySize, generator: generator)
+        let dec = makeWaveformDecoder(config: config, generator: generator)
+        _dec.wrappedValue = dec
+        _encQ.wrappedValue = PosteriorEncoder(config: config, generator: generator)
+        _flow.wrappedValue = ResidualCouplingBlock(config: config, generator: generator)
+        _dp.wrappedValue = makeDurationPredictor(config: config, generator: generator)
+        _embG.wrappedValue = config.isMultiSpeaker ? SpeakerEmbedding(config: config, generator: generator) : nil
         let pitch = config.model.pitch
         if pitch.enabled, let hifigan = dec as? Generator { hifigan.addPitchExcitation(pitch, generator: generator) }
-        pitchPredictor = pitch.enabled
+        _pitchPredictor.wrappedValue = pitch.enabled
             ? PitchPredictor(hiddenChannels: config.model.hiddenChannels, settings: pitch, dropout: Float(config.model.pDropout),
                              ginChannels: config.isMultiSpeaker ? config.model.ginChannels : 0, generator: generator)
             : nil
         harmonicSource = pitch.enabled ? HarmonicSource(settings: pitch, sampleRate: config.data.samplingRate) : nil
         super.init()
-        register("enc_p", encP)
-        register("dec", dec as Module)
-        register("enc_q", encQ)
-        register("flow", flow)
-        register("dp", dp as! Module)
-        if let embG { register("emb_g", embG) }
-        if let pitchPredictor { register("pitch_predictor", pitchPredictor) }
     }
 
     /// The decoder on latent frames [B, I, T]; with pitch excitation, F0 per frame [B, T] drives the

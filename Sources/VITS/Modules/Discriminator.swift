@@ -42,17 +42,16 @@ func discriminatorLayer(_ c: DiscriminatorConv, periodConv: Bool, spectralNorm: 
 /// The reference `DiscriminatorS`: a stack of (grouped, strided) weight-normed 1-D convs over raw
 /// audio [B, 1, T], leaky ReLU 0.1 after each but the last.
 public final class DiscriminatorS: Module {
-    /// `convs.0 …` (registered under `convs`), in call order.
+    /// `convs.0 …`, in call order (the items of `convs`, typed).
     public let layers: [any DiscriminatorLayer]
-    public let convPost: any DiscriminatorLayer
+    @ModuleInfo(key: "convs") public private(set) var convs: ModuleList<Module>
+    @ModuleInfo(key: "conv_post") public private(set) var convPost: any DiscriminatorLayer
 
     public init(geometry: DiscriminatorGeometry, spectralNorm: Bool = false, generator: RandomGenerator) {
         layers = geometry.scaleConvs.map { discriminatorLayer($0, periodConv: false, spectralNorm: spectralNorm, generator: generator) }
-        convPost = discriminatorLayer(geometry.scalePost, periodConv: false, spectralNorm: spectralNorm, generator: generator)
+        _convs.wrappedValue = ModuleList(layers)
+        _convPost.wrappedValue = discriminatorLayer(geometry.scalePost, periodConv: false, spectralNorm: spectralNorm, generator: generator)
         super.init()
-        let convs = register("convs", ModuleList<Module>())
-        for layer in layers { convs.append(layer) }
-        register("conv_post", convPost)
     }
 
     /// audio [B, 1, T] → logits [B, T'] and the 7 feature maps.
@@ -74,19 +73,18 @@ public final class DiscriminatorS: Module {
 /// (stride (s, 1)) with leaky ReLU 0.1 after each but the last.
 public final class DiscriminatorP: Module {
     public let period: Int
-    /// `convs.0 …` (registered under `convs`), in call order.
+    /// `convs.0 …`, in call order (the items of `convs`, typed).
     public let layers: [any DiscriminatorLayer]
-    public let convPost: any DiscriminatorLayer
+    @ModuleInfo(key: "convs") public private(set) var convs: ModuleList<Module>
+    @ModuleInfo(key: "conv_post") public private(set) var convPost: any DiscriminatorLayer
 
     public init(period: Int, geometry: DiscriminatorGeometry, spectralNorm: Bool = false, generator: RandomGenerator) {
         precondition(period >= 1, "DiscriminatorP: period must be positive, got \(period)")
         self.period = period
         layers = geometry.periodConvs.map { discriminatorLayer($0, periodConv: true, spectralNorm: spectralNorm, generator: generator) }
-        convPost = discriminatorLayer(geometry.periodPost, periodConv: true, spectralNorm: spectralNorm, generator: generator)
+        _convs.wrappedValue = ModuleList(layers)
+        _convPost.wrappedValue = discriminatorLayer(geometry.periodPost, periodConv: true, spectralNorm: spectralNorm, generator: generator)
         super.init()
-        let convs = register("convs", ModuleList<Module>())
-        for layer in layers { convs.append(layer) }
-        register("conv_post", convPost)
     }
 
     /// audio [B, 1, T] → logits [B, H·p] and the 6 feature maps ([B, C, H, p] each).
@@ -117,7 +115,7 @@ public final class DiscriminatorP: Module {
 /// Our extensions (`model.discriminator_width_multiplier`, `model.discriminator_periods`) narrow
 /// the channels and choose the periods; their defaults (1, [2, 3, 5, 7, 11]) are the reference.
 public final class MultiPeriodDiscriminator: Module {
-    public let discriminators = ModuleList<Module>()
+    @ModuleInfo(key: "discriminators") public private(set) var discriminators: ModuleList<Module>
     public let scaleDiscriminator: DiscriminatorS
     public let periodDiscriminators: [DiscriminatorP]
 
@@ -138,10 +136,8 @@ public final class MultiPeriodDiscriminator: Module {
         }
         scaleDiscriminator = DiscriminatorS(geometry: geometry, spectralNorm: spectralNorm, generator: generator)
         periodDiscriminators = periods.map { DiscriminatorP(period: $0, geometry: geometry, spectralNorm: spectralNorm, generator: generator) }
+        _discriminators.wrappedValue = ModuleList([scaleDiscriminator as Module] + periodDiscriminators)
         super.init()
-        register("discriminators", discriminators)
-        discriminators.append(scaleDiscriminator)
-        for d in periodDiscriminators { discriminators.append(d) }
     }
 
     public var periods: [Int] { periodDiscriminators.map(\.period) }

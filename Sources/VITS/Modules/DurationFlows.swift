@@ -7,20 +7,15 @@ import Engine
 /// The optional g is added to the input first; the output is masked.
 /// Keys: `convs_sep.i` [C, 1, k] (depthwise), `convs_1x1.i` [C, C, 1], `norms_1.i`, `norms_2.i`.
 public final class DDSConv: Module {
-    public let convsSep = ModuleList<Conv1d>()
-    public let convs1x1 = ModuleList<Conv1d>()
-    public let norms1 = ModuleList<ChannelLayerNorm>()
-    public let norms2 = ModuleList<ChannelLayerNorm>()
-    public let drop: Dropout
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
+    @ModuleInfo(key: "convs_sep") public private(set) var convsSep = ModuleList<Conv1d>()
+    @ModuleInfo(key: "convs_1x1") public private(set) var convs1x1 = ModuleList<Conv1d>()
+    @ModuleInfo(key: "norms_1") public private(set) var norms1 = ModuleList<ChannelLayerNorm>()
+    @ModuleInfo(key: "norms_2") public private(set) var norms2 = ModuleList<ChannelLayerNorm>()
 
     public init(channels: Int, kernelSize: Int, layers: Int, dropout: Float, generator: RandomGenerator) {
-        drop = Dropout(dropout, generator: generator)
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
         super.init()
-        register("drop", drop)
-        register("convs_sep", convsSep)
-        register("convs_1x1", convs1x1)
-        register("norms_1", norms1)
-        register("norms_2", norms2)
         var dilation = 1
         for _ in 0..<layers {
             convsSep.append(Conv1d(channels, channels, kernelSize: kernelSize, padding: (kernelSize * dilation - dilation) / 2,
@@ -46,15 +41,13 @@ public final class DDSConv: Module {
 /// VITS `modules.ElementwiseAffine`: y = (m + e^{logs}·x)·mask, log|det| = Σ logs·mask per item.
 /// Keys: `m`, `logs` [C, 1] (zero at init).
 public final class ElementwiseAffine: Module {
-    public let m: Tensor
-    public let logs: Tensor
+    @ParameterInfo(key: "m") public private(set) var m: Tensor
+    @ParameterInfo(key: "logs") public private(set) var logs: Tensor
 
     public init(channels: Int) {
-        m = Tensor(zeros: [channels, 1])
-        logs = Tensor(zeros: [channels, 1])
+        _m.wrappedValue = Tensor(zeros: [channels, 1])
+        _logs.wrappedValue = Tensor(zeros: [channels, 1])
         super.init()
-        register("m", m)
-        register("logs", logs)
     }
 
     /// x [B, C, T] → (y, logdet [B]).
@@ -79,9 +72,9 @@ public final class ConvFlow: Module {
     public let filterChannels: Int
     public let bins: Int
     public let tailBound: Float
-    public let pre: Conv1d
-    public let convs: DDSConv
-    public let proj: Conv1d
+    @ModuleInfo(key: "pre") public private(set) var pre: Conv1d
+    @ModuleInfo(key: "convs") public private(set) var convs: DDSConv
+    @ModuleInfo(key: "proj") public private(set) var proj: Conv1d
 
     public init(inChannels: Int, filterChannels: Int, kernelSize: Int, layers: Int, bins: Int = 10, tailBound: Float = 5,
                 generator: RandomGenerator) {
@@ -89,16 +82,13 @@ public final class ConvFlow: Module {
         self.filterChannels = filterChannels
         self.bins = bins
         self.tailBound = tailBound
-        pre = Conv1d(halfChannels, filterChannels, kernelSize: 1, generator: generator)
-        convs = DDSConv(channels: filterChannels, kernelSize: kernelSize, layers: layers, dropout: 0, generator: generator)
-        proj = Conv1d(filterChannels, halfChannels * (3 * bins - 1), kernelSize: 1, generator: generator)
+        _pre.wrappedValue = Conv1d(halfChannels, filterChannels, kernelSize: 1, generator: generator)
+        _convs.wrappedValue = DDSConv(channels: filterChannels, kernelSize: kernelSize, layers: layers, dropout: 0, generator: generator)
+        _proj.wrappedValue = Conv1d(filterChannels, halfChannels * (3 * bins - 1), kernelSize: 1, generator: generator)
         super.init()
         // The reference starts the flow as the identity: proj weight and bias zero.
         proj.weight!.pointer.update(repeating: 0, count: proj.weight!.count)
         proj.bias!.pointer.update(repeating: 0, count: proj.bias!.count)
-        register("pre", pre)
-        register("convs", convs)
-        register("proj", proj)
     }
 
     /// Forward (x → y, with log|det| [B]) or, with `reverse`, the inverse (logdet unused).

@@ -55,15 +55,15 @@ public final class StochasticDurationPredictor: Module, DurationPredicting {
     }
 
     public let channels: Int
-    public let flowList = ModuleList<Module>()
-    public let postPre: Conv1d
-    public let postProj: Conv1d
-    public let postConvs: DDSConv
-    public let postFlowList = ModuleList<Module>()
-    public let pre: Conv1d
-    public let proj: Conv1d
-    public let convs: DDSConv
-    public let cond: Conv1d?
+    @ModuleInfo(key: "flows") public private(set) var flowList = ModuleList<Module>()
+    @ModuleInfo(key: "post_pre") public private(set) var postPre: Conv1d
+    @ModuleInfo(key: "post_proj") public private(set) var postProj: Conv1d
+    @ModuleInfo(key: "post_convs") public private(set) var postConvs: DDSConv
+    @ModuleInfo(key: "post_flows") public private(set) var postFlowList = ModuleList<Module>()
+    @ModuleInfo(key: "pre") public private(set) var pre: Conv1d
+    @ModuleInfo(key: "proj") public private(set) var proj: Conv1d
+    @ModuleInfo(key: "convs") public private(set) var convs: DDSConv
+    @ModuleInfo(key: "cond") public private(set) var cond: Conv1d?
     let flows: [Step]
     let postFlows: [Step]
     /// Prefix of the trace names (the reference module path).
@@ -84,26 +84,17 @@ public final class StochasticDurationPredictor: Module, DurationPredicting {
             return steps
         }
         flows = makeFlows()
-        postPre = Conv1d(1, f, kernelSize: 1, generator: generator)
-        postProj = Conv1d(f, f, kernelSize: 1, generator: generator)
-        postConvs = DDSConv(channels: f, kernelSize: kernelSize, layers: 3, dropout: dropout, generator: generator)
+        _postPre.wrappedValue = Conv1d(1, f, kernelSize: 1, generator: generator)
+        _postProj.wrappedValue = Conv1d(f, f, kernelSize: 1, generator: generator)
+        _postConvs.wrappedValue = DDSConv(channels: f, kernelSize: kernelSize, layers: 3, dropout: dropout, generator: generator)
         postFlows = makeFlows()
-        pre = Conv1d(inChannels, f, kernelSize: 1, generator: generator)
-        proj = Conv1d(f, f, kernelSize: 1, generator: generator)
-        convs = DDSConv(channels: f, kernelSize: kernelSize, layers: 3, dropout: dropout, generator: generator)
-        cond = ginChannels > 0 ? Conv1d(ginChannels, f, kernelSize: 1, generator: generator) : nil
+        _pre.wrappedValue = Conv1d(inChannels, f, kernelSize: 1, generator: generator)
+        _proj.wrappedValue = Conv1d(f, f, kernelSize: 1, generator: generator)
+        _convs.wrappedValue = DDSConv(channels: f, kernelSize: kernelSize, layers: 3, dropout: dropout, generator: generator)
+        _cond.wrappedValue = ginChannels > 0 ? Conv1d(ginChannels, f, kernelSize: 1, generator: generator) : nil
         super.init()
-        register("flows", flowList)
         for step in flows { flowList.append(Self.module(step)) }
-        register("post_pre", postPre)
-        register("post_proj", postProj)
-        register("post_convs", postConvs)
-        register("post_flows", postFlowList)
         for step in postFlows { postFlowList.append(Self.module(step)) }
-        register("pre", pre)
-        register("proj", proj)
-        register("convs", convs)
-        if let cond { register("cond", cond) }
     }
 
     public convenience init(config: VITSConfig, generator: RandomGenerator) {
@@ -246,34 +237,27 @@ public final class StochasticDurationPredictor: Module, DurationPredicting {
 ///
 /// Keys: `conv_1` [F, H, k], `norm_1`, `conv_2` [F, F, k], `norm_2`, `proj` [1, F, 1], `cond` [H, G, 1] (G > 0).
 public final class DurationPredictor: Module, DurationPredicting {
-    public let conv1: Conv1d
-    public let norm1: ChannelLayerNorm
-    public let conv2: Conv1d
-    public let norm2: ChannelLayerNorm
-    public let proj: Conv1d
-    public let cond: Conv1d?
-    public let drop: Dropout
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
+    @ModuleInfo(key: "conv_1") public private(set) var conv1: Conv1d
+    @ModuleInfo(key: "norm_1") public private(set) var norm1: ChannelLayerNorm
+    @ModuleInfo(key: "conv_2") public private(set) var conv2: Conv1d
+    @ModuleInfo(key: "norm_2") public private(set) var norm2: ChannelLayerNorm
+    @ModuleInfo(key: "proj") public private(set) var proj: Conv1d
+    @ModuleInfo(key: "cond") public private(set) var cond: Conv1d?
     /// Prefix of the trace names (the reference module path).
     public var tracePath = "dp"
 
     /// `SynthesizerTrn` passes filter 256, kernel 3, dropout 0.5.
     public init(inChannels: Int, filterChannels: Int = 256, kernelSize: Int = 3, dropout: Float = 0.5, ginChannels: Int = 0,
                 generator: RandomGenerator) {
-        drop = Dropout(dropout, generator: generator)
-        conv1 = Conv1d(inChannels, filterChannels, kernelSize: kernelSize, padding: kernelSize / 2, generator: generator)
-        norm1 = ChannelLayerNorm(filterChannels)
-        conv2 = Conv1d(filterChannels, filterChannels, kernelSize: kernelSize, padding: kernelSize / 2, generator: generator)
-        norm2 = ChannelLayerNorm(filterChannels)
-        proj = Conv1d(filterChannels, 1, kernelSize: 1, generator: generator)
-        cond = ginChannels > 0 ? Conv1d(ginChannels, inChannels, kernelSize: 1, generator: generator) : nil
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
+        _conv1.wrappedValue = Conv1d(inChannels, filterChannels, kernelSize: kernelSize, padding: kernelSize / 2, generator: generator)
+        _norm1.wrappedValue = ChannelLayerNorm(filterChannels)
+        _conv2.wrappedValue = Conv1d(filterChannels, filterChannels, kernelSize: kernelSize, padding: kernelSize / 2, generator: generator)
+        _norm2.wrappedValue = ChannelLayerNorm(filterChannels)
+        _proj.wrappedValue = Conv1d(filterChannels, 1, kernelSize: 1, generator: generator)
+        _cond.wrappedValue = ginChannels > 0 ? Conv1d(ginChannels, inChannels, kernelSize: 1, generator: generator) : nil
         super.init()
-        register("drop", drop)
-        register("conv_1", conv1)
-        register("norm_1", norm1)
-        register("conv_2", conv2)
-        register("norm_2", norm2)
-        register("proj", proj)
-        if let cond { register("cond", cond) }
     }
 
     public convenience init(config: VITSConfig, generator: RandomGenerator) {

@@ -8,25 +8,22 @@ import Engine
 /// Keys: `pre` [H, C/2, 1], `enc` (WN), `post` [C/2, H, 1] (initialised to zero, so a new layer is the identity).
 public final class ResidualCouplingLayer: Module {
     public let halfChannels: Int
-    public let pre: Conv1d
-    public let enc: WN
-    public let post: Conv1d
+    @ModuleInfo(key: "pre") public private(set) var pre: Conv1d
+    @ModuleInfo(key: "enc") public private(set) var enc: WN
+    @ModuleInfo(key: "post") public private(set) var post: Conv1d
 
     public init(channels: Int, hiddenChannels: Int, kernelSize: Int, dilationRate: Int, layers: Int,
                 ginChannels: Int = 0, dropout: Float = 0, generator: RandomGenerator) {
         precondition(channels % 2 == 0, "ResidualCouplingLayer: channels must be even, got \(channels)")
         halfChannels = channels / 2
-        pre = Conv1d(halfChannels, hiddenChannels, kernelSize: 1, generator: generator)
-        enc = WN(hiddenChannels: hiddenChannels, kernelSize: kernelSize, dilationRate: dilationRate, layers: layers,
-                 ginChannels: ginChannels, dropout: dropout, generator: generator)
-        post = Conv1d(hiddenChannels, halfChannels, kernelSize: 1, generator: generator)
+        _pre.wrappedValue = Conv1d(halfChannels, hiddenChannels, kernelSize: 1, generator: generator)
+        _enc.wrappedValue = WN(hiddenChannels: hiddenChannels, kernelSize: kernelSize, dilationRate: dilationRate, layers: layers,
+                               ginChannels: ginChannels, dropout: dropout, generator: generator)
+        _post.wrappedValue = Conv1d(hiddenChannels, halfChannels, kernelSize: 1, generator: generator)
+        super.init()
         // The reference zeroes post so that every coupling starts as the identity.
         post.weight!.pointer.update(repeating: 0, count: post.weight!.count)
         post.bias!.pointer.update(repeating: 0, count: post.bias!.count)
-        super.init()
-        register("pre", pre)
-        register("enc", enc)
-        register("post", post)
     }
 
     /// The mean m(x0) of the coupling, already masked: [B, C/2, T].
@@ -60,7 +57,7 @@ public final class Flip: Module {
 /// VITS `ResidualCouplingBlock` (`flow`): `flows` = [coupling, Flip] × nFlows. Maps the posterior z to
 /// z_p (forward, training) and the prior sample back to z (reverse, inference).
 public final class ResidualCouplingBlock: Module {
-    public let flows = ModuleList<Module>()
+    @ModuleInfo(key: "flows") public private(set) var flows = ModuleList<Module>()
     public let couplings: [ResidualCouplingLayer]
     /// Prefix of the names reported to a trace.
     public var tracePath = "flow"
@@ -73,7 +70,6 @@ public final class ResidualCouplingBlock: Module {
                                   dilationRate: dilationRate, layers: layers, ginChannels: ginChannels, generator: generator)
         }
         super.init()
-        register("flows", flows)
         for coupling in couplings {
             flows.append(coupling)
             flows.append(Flip())

@@ -9,14 +9,12 @@ public protocol HiFiGANResBlock: Module {
 /// `x += convs2_d(lrelu(convs1_d(lrelu(x, 0.1)), 0.1))`, convs1 dilated by d, convs2 undilated,
 /// all weight-normed with same padding. Keys: `convs1.0…2`, `convs2.0…2`.
 public final class ResBlock1: Module, HiFiGANResBlock {
-    public let convs1 = ModuleList<Conv1d>()
-    public let convs2 = ModuleList<Conv1d>()
+    @ModuleInfo(key: "convs1") public private(set) var convs1 = ModuleList<Conv1d>()
+    @ModuleInfo(key: "convs2") public private(set) var convs2 = ModuleList<Conv1d>()
 
     public init(channels: Int, kernelSize: Int, dilations: [Int], generator: RandomGenerator) {
         precondition(kernelSize % 2 == 1, "ResBlock1: kernel size must be odd, got \(kernelSize)")
         super.init()
-        register("convs1", convs1)
-        register("convs2", convs2)
         for d in dilations {
             convs1.append(Conv1d(channels, channels, kernelSize: kernelSize, padding: (kernelSize * d - d) / 2,
                                  dilation: d, weightNorm: true, generator: generator))
@@ -49,12 +47,11 @@ public final class ResBlock1: Module, HiFiGANResBlock {
 
 /// VITS `modules.ResBlock2(C, k, (d0, d1))`: per dilation d, `x += convs_d(lrelu(x, 0.1))`. Keys: `convs.0…1`.
 public final class ResBlock2: Module, HiFiGANResBlock {
-    public let convs = ModuleList<Conv1d>()
+    @ModuleInfo(key: "convs") public private(set) var convs = ModuleList<Conv1d>()
 
     public init(channels: Int, kernelSize: Int, dilations: [Int], generator: RandomGenerator) {
         precondition(kernelSize % 2 == 1, "ResBlock2: kernel size must be odd, got \(kernelSize)")
         super.init()
-        register("convs", convs)
         for d in dilations {
             convs.append(Conv1d(channels, channels, kernelSize: kernelSize, padding: (kernelSize * d - d) / 2,
                                 dilation: d, weightNorm: true, generator: generator))
@@ -82,14 +79,15 @@ public final class ResBlock2: Module, HiFiGANResBlock {
 /// Keys: `conv_pre` [C0, I, 7], `ups.i` (weight-normed ConvTranspose1d, g per input channel),
 /// `resblocks.m`, `conv_post` [1, C0/2ⁿ, 7] without bias, `cond` [C0, G, 1] when G > 0.
 public final class Generator: Module {
-    public let convPre: Conv1d
-    public let ups = ModuleList<ConvTranspose1d>()
-    public let resblocks = ModuleList<Module>()
-    public let convPost: Conv1d
-    public let cond: Conv1d?
+    @ModuleInfo(key: "conv_pre") public private(set) var convPre: Conv1d
+    @ModuleInfo(key: "ups") public private(set) var ups = ModuleList<ConvTranspose1d>()
+    @ModuleInfo(key: "resblocks") public private(set) var resblocks = ModuleList<Module>()
+    @ModuleInfo(key: "conv_post") public private(set) var convPost: Conv1d
+    @ModuleInfo(key: "cond") public private(set) var cond: Conv1d?
     /// Pitch excitation (`model.pitch_excitation`): the harmonic source merged to one channel
     /// (`m_source`), and per upsampling stage a strided convolution bringing it to that stage's rate
     /// and width (`noise_convs.i`), added after the stage's transposed convolution. Nil otherwise.
+    /// Registered at run time by `addPitchExcitation`, so their keys follow `cond`.
     public private(set) var mSource: SourceMerge?
     public let noiseConvs = ModuleList<Conv1d>()
     public let kernelsPerStage: Int
@@ -140,21 +138,16 @@ public final class Generator: Module {
         let c0 = upsampleInitialChannel
         self.upsampleInitialChannel = c0
         kernelsPerStage = resblockKernelSizes.count
-        convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
+        _convPre.wrappedValue = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
         let (upLayers, blocks) = Generator.upsamplingStages(
             initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, resblock: resblock,
             resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes, generator: generator)
         self.blocks = blocks
-        convPost = Conv1d(c0 >> upsampleRates.count, 1, kernelSize: 7, padding: 3, bias: false, generator: generator)
-        cond = ginChannels > 0 ? Conv1d(ginChannels, c0, kernelSize: 1, generator: generator) : nil
+        _convPost.wrappedValue = Conv1d(c0 >> upsampleRates.count, 1, kernelSize: 7, padding: 3, bias: false, generator: generator)
+        _cond.wrappedValue = ginChannels > 0 ? Conv1d(ginChannels, c0, kernelSize: 1, generator: generator) : nil
         super.init()
-        register("conv_pre", convPre)
-        register("ups", ups)
         for layer in upLayers { ups.append(layer) }
-        register("resblocks", resblocks)
         for block in blocks { resblocks.append(block) }
-        register("conv_post", convPost)
-        if let cond { register("cond", cond) }
     }
 
     /// Adds the pitch-excitation modules (`m_source`, `noise_convs`). `SynthesizerTrn` calls this after

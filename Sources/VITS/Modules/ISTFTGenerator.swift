@@ -49,12 +49,16 @@ public func makeWaveformDecoder(config: VITSConfig, generator: RandomGenerator) 
 /// [S, S, S] and `multistream_conv_post` [1, S, 63] (weight-normed, no bias).
 public final class ISTFTGenerator: Module, WaveformDecoder {
     public let kind: DecoderKind
-    public let convPre: Conv1d
-    public let ups = ModuleList<ConvTranspose1d>()
-    public let resblocks = ModuleList<Module>()
+    @BufferInfo(key: "updown_filter") public private(set) var updownFilter: Tensor?
+    @ModuleInfo(key: "conv_pre") public private(set) var convPre: Conv1d
+    @ModuleInfo(key: "ups") public private(set) var ups = ModuleList<ConvTranspose1d>()
+    @ModuleInfo(key: "resblocks") public private(set) var resblocks = ModuleList<Module>()
+    /// The post conv under its reference key: `conv_post` (istft) or `subband_conv_post` (mb/ms).
+    @ModuleInfo(key: "conv_post") public private(set) var convPost: Conv1d?
+    @ModuleInfo(key: "subband_conv_post") public private(set) var subbandConvPost: Conv1d?
+    @ModuleInfo(key: "multistream_conv_post") public private(set) var multistreamPost: Conv1d?
+    /// The post conv, whichever key it has.
     public let post: Conv1d
-    public let multistreamPost: Conv1d?
-    public let updownFilter: Tensor?
     public let blocks: [HiFiGANResBlock]
     public let kernelsPerStage: Int
     /// Bands the post conv predicts (1 for istft).
@@ -74,34 +78,29 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
         let c0 = upsampleInitialChannel
         kernelsPerStage = resblockKernelSizes.count
         bands = kind == .istft ? 1 : subbands
-        convPre = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, weightNorm: true, generator: generator)
+        _convPre.wrappedValue = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, weightNorm: true, generator: generator)
         let (upLayers, blocks) = Generator.upsamplingStages(
             initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, resblock: resblock,
             resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes, generator: generator)
         self.blocks = blocks
         post = Conv1d(c0 >> upsampleRates.count, bands * (istftNFFT + 2), kernelSize: 7, padding: 3,
                       weightNorm: true, generator: generator)
+        _convPost.wrappedValue = kind == .istft ? post : nil
+        _subbandConvPost.wrappedValue = kind == .istft ? nil : post
         if kind == .msISTFT {
-            multistreamPost = Conv1d(subbands, 1, kernelSize: 63, padding: 31, bias: false, weightNorm: true, generator: generator)
+            _multistreamPost.wrappedValue = Conv1d(subbands, 1, kernelSize: 63, padding: 31, bias: false, weightNorm: true, generator: generator)
             var identity = [Float](repeating: 0, count: subbands * subbands * subbands)
             for k in 0..<subbands { identity[(k * subbands + k) * subbands] = 1 }
-            updownFilter = Tensor(shape: [subbands, subbands, subbands], data: identity)
+            _updownFilter.wrappedValue = Tensor(shape: [subbands, subbands, subbands], data: identity)
         } else {
-            multistreamPost = nil
-            updownFilter = nil
+            _multistreamPost.wrappedValue = nil
+            _updownFilter.wrappedValue = nil
         }
         plan = STFTPlan(nFFT: istftNFFT, hop: istftHop)
         pqmf = kind == .mbISTFT ? PQMF(subbands: subbands) : nil
         super.init()
-        // PyTorch state_dict order: the module's buffers before its children.
-        if let updownFilter { registerBuffer("updown_filter", updownFilter) }
-        register("conv_pre", convPre)
-        register("ups", ups)
         for layer in upLayers { ups.append(layer) }
-        register("resblocks", resblocks)
         for block in blocks { resblocks.append(block) }
-        register(kind == .istft ? "conv_post" : "subband_conv_post", post)
-        if let multistreamPost { register("multistream_conv_post", multistreamPost) }
     }
 
     public convenience init(config: VITSConfig, generator: RandomGenerator) {

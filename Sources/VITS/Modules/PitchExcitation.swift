@@ -65,12 +65,11 @@ public struct HarmonicSource: Sendable {
 /// The source module of the decoder (`dec.m_source`): the harmonics merged to one channel,
 /// `tanh(merge(source))` (a 1×1 convolution; NSF's `l_linear`).
 public final class SourceMerge: Module {
-    public let merge: Conv1d
+    @ModuleInfo(key: "merge") public private(set) var merge: Conv1d
 
     public init(harmonics: Int, generator: RandomGenerator) {
-        merge = Conv1d(harmonics + 1, 1, kernelSize: 1, generator: generator)
+        _merge.wrappedValue = Conv1d(harmonics + 1, 1, kernelSize: 1, generator: generator)
         super.init()
-        register("merge", merge)
     }
 
     public func callAsFunction(_ source: Tensor) -> Tensor { merge(source).tanh() }
@@ -82,31 +81,29 @@ public final class SourceMerge: Module {
 /// padding) → ReLU → `norms.i` (channel layer norm) → dropout, then `proj` (1×1, 2 channels);
 /// `cond` adds the speaker embedding for multi-speaker models.
 public final class PitchPredictor: Module {
-    public let convs = ModuleList<Conv1d>()
-    public let norms = ModuleList<ChannelLayerNorm>()
-    public let proj: Conv1d
-    public let cond: Conv1d?
-    public let drop: Dropout
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
+    @ModuleInfo(key: "convs") public private(set) var convs: ModuleList<Conv1d>
+    @ModuleInfo(key: "norms") public private(set) var norms: ModuleList<ChannelLayerNorm>
+    @ModuleInfo(key: "proj") public private(set) var proj: Conv1d
+    @ModuleInfo(key: "cond") public private(set) var cond: Conv1d?
     /// Position features per frame: the fraction of its token already spoken, and log of the token's frames.
     public static let positionChannels = 2
 
     public init(hiddenChannels: Int, settings: PitchSettings, dropout: Float, ginChannels: Int, generator: RandomGenerator) {
         let width = settings.predictorChannels, k = settings.predictorKernel
-        drop = Dropout(dropout, generator: generator)
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
         var inputs = hiddenChannels + Self.positionChannels
+        var convLayers: [Conv1d] = [], normLayers: [ChannelLayerNorm] = []
         for _ in 0..<settings.predictorLayers {
-            convs.append(Conv1d(inputs, width, kernelSize: k, padding: k / 2, generator: generator))
-            norms.append(ChannelLayerNorm(width))
+            convLayers.append(Conv1d(inputs, width, kernelSize: k, padding: k / 2, generator: generator))
+            normLayers.append(ChannelLayerNorm(width))
             inputs = width
         }
-        proj = Conv1d(width, 2, kernelSize: 1, generator: generator)
-        cond = ginChannels > 0 ? Conv1d(ginChannels, hiddenChannels, kernelSize: 1, generator: generator) : nil
+        _convs.wrappedValue = ModuleList(convLayers)
+        _norms.wrappedValue = ModuleList(normLayers)
+        _proj.wrappedValue = Conv1d(width, 2, kernelSize: 1, generator: generator)
+        _cond.wrappedValue = ginChannels > 0 ? Conv1d(ginChannels, hiddenChannels, kernelSize: 1, generator: generator) : nil
         super.init()
-        register("drop", drop)
-        register("convs", convs)
-        register("norms", norms)
-        register("proj", proj)
-        if let cond { register("cond", cond) }
     }
 
     /// hidden [B, H, T] (frame-expanded text states), position [B, 2, T], mask [B, 1, T] → [B, 2, T].

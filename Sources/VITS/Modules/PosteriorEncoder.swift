@@ -8,9 +8,9 @@ import Engine
 public final class PosteriorEncoder: Module {
     public let outChannels: Int
     public let hiddenChannels: Int
-    public let pre: Conv1d
-    public let enc: WN
-    public let proj: Conv1d
+    @ModuleInfo(key: "pre") public private(set) var pre: Conv1d
+    @ModuleInfo(key: "enc") public private(set) var enc: WN
+    @ModuleInfo(key: "proj") public private(set) var proj: Conv1d
     /// Prefix of the names reported to a trace (the reference attribute name in `SynthesizerTrn`).
     public var tracePath = "enc_q"
 
@@ -19,14 +19,11 @@ public final class PosteriorEncoder: Module {
                 layers: Int = 16, ginChannels: Int = 0, generator: RandomGenerator) {
         self.outChannels = outChannels
         self.hiddenChannels = hiddenChannels
-        pre = Conv1d(inChannels, hiddenChannels, kernelSize: 1, generator: generator)
-        enc = WN(hiddenChannels: hiddenChannels, kernelSize: kernelSize, dilationRate: dilationRate, layers: layers,
-                 ginChannels: ginChannels, generator: generator)
-        proj = Conv1d(hiddenChannels, 2 * outChannels, kernelSize: 1, generator: generator)
+        _pre.wrappedValue = Conv1d(inChannels, hiddenChannels, kernelSize: 1, generator: generator)
+        _enc.wrappedValue = WN(hiddenChannels: hiddenChannels, kernelSize: kernelSize, dilationRate: dilationRate, layers: layers,
+                               ginChannels: ginChannels, generator: generator)
+        _proj.wrappedValue = Conv1d(hiddenChannels, 2 * outChannels, kernelSize: 1, generator: generator)
         super.init()
-        register("pre", pre)
-        register("enc", enc)
-        register("proj", proj)
     }
 
     /// The `enc_q` of a reference config: spectrogram channels `filter_length/2 + 1`, `inter_channels`

@@ -17,13 +17,13 @@ public final class RelativeMultiHeadAttention: Module {
     public let heads: Int
     public let channelsPerHead: Int
     public let window: Int
-    public let embRelK: Tensor
-    public let embRelV: Tensor
-    public let convQ: Conv1d
-    public let convK: Conv1d
-    public let convV: Conv1d
-    public let convO: Conv1d
-    public let drop: Dropout
+    @ParameterInfo(key: "emb_rel_k") public private(set) var embRelK: Tensor
+    @ParameterInfo(key: "emb_rel_v") public private(set) var embRelV: Tensor
+    @ModuleInfo(key: "conv_q") public private(set) var convQ: Conv1d
+    @ModuleInfo(key: "conv_k") public private(set) var convK: Conv1d
+    @ModuleInfo(key: "conv_v") public private(set) var convV: Conv1d
+    @ModuleInfo(key: "conv_o") public private(set) var convO: Conv1d
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
 
     public init(channels: Int, outChannels: Int, heads: Int, window: Int = 4, dropout: Float,
                 generator: RandomGenerator) {
@@ -33,22 +33,15 @@ public final class RelativeMultiHeadAttention: Module {
         self.window = window
         // Reference init: relative tables N(0, 1)·d_k^−½; q/k/v weights xavier-uniform, o default.
         let std = Float(1 / Double(channelsPerHead).squareRoot())
-        embRelK = generator.normal([1, 2 * window + 1, channelsPerHead], std: std)
-        embRelV = generator.normal([1, 2 * window + 1, channelsPerHead], std: std)
-        convQ = Conv1d(channels, channels, kernelSize: 1, generator: generator)
-        convK = Conv1d(channels, channels, kernelSize: 1, generator: generator)
-        convV = Conv1d(channels, channels, kernelSize: 1, generator: generator)
-        convO = Conv1d(channels, outChannels, kernelSize: 1, generator: generator)
-        drop = Dropout(dropout, generator: generator)
+        _embRelK.wrappedValue = generator.normal([1, 2 * window + 1, channelsPerHead], std: std)
+        _embRelV.wrappedValue = generator.normal([1, 2 * window + 1, channelsPerHead], std: std)
+        _convQ.wrappedValue = Conv1d(channels, channels, kernelSize: 1, generator: generator)
+        _convK.wrappedValue = Conv1d(channels, channels, kernelSize: 1, generator: generator)
+        _convV.wrappedValue = Conv1d(channels, channels, kernelSize: 1, generator: generator)
+        _convO.wrappedValue = Conv1d(channels, outChannels, kernelSize: 1, generator: generator)
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
         super.init()
         for conv in [convQ, convK, convV] { Self.xavierUniform(conv.weight!, generator: generator) }
-        register("emb_rel_k", embRelK)
-        register("emb_rel_v", embRelV)
-        register("conv_q", convQ)
-        register("conv_k", convK)
-        register("conv_v", convV)
-        register("conv_o", convO)
-        register("drop", drop)
     }
 
     /// Overwrites a conv weight [out, in, k] with U(±√(6/(fan_in + fan_out))) (torch xavier_uniform_).

@@ -20,10 +20,10 @@ extension Conv2dK1: DiscriminatorLayer {}
 ///
 /// Keys: `bias`, `weight_orig` (parameters), then buffers `weight_u` [out], `weight_v` [rest].
 public final class SpectralNormConv: Module, DiscriminatorLayer {
-    public let weightOrig: Tensor
-    public let bias: Tensor
-    public let weightU: Tensor
-    public let weightV: Tensor
+    @ParameterInfo(key: "bias") public private(set) var bias: Tensor
+    @ParameterInfo(key: "weight_orig") public private(set) var weightOrig: Tensor
+    @BufferInfo(key: "weight_u") public private(set) var weightU: Tensor
+    @BufferInfo(key: "weight_v") public private(set) var weightV: Tensor
     public let stride: Int, padding: Int, groups: Int
     /// true: Conv2d with a (k, 1) kernel (period discriminators); false: Conv1d.
     public let isPeriodConv: Bool
@@ -40,18 +40,14 @@ public final class SpectralNormConv: Module, DiscriminatorLayer {
         precondition(inChannels % groups == 0 && outChannels % groups == 0, "SpectralNormConv: channels must divide by groups")
         let fanIn = inChannels / groups * kernel
         let shape = periodConv ? [outChannels, inChannels / groups, kernel, 1] : [outChannels, inChannels / groups, kernel]
-        weightOrig = generator.fanInUniform(shape, fanIn: fanIn)          // PyTorch default conv init
-        bias = generator.fanInUniform([outChannels], fanIn: fanIn)
+        _weightOrig.wrappedValue = generator.fanInUniform(shape, fanIn: fanIn)          // PyTorch default conv init
+        _bias.wrappedValue = generator.fanInUniform([outChannels], fanIn: fanIn)
         // spectral_norm(): u, v = normalize(N(0, 1)) of sizes [out] and [rest].
-        weightU = SpectralNormConv.normalized(generator.randn([outChannels]))
-        weightV = SpectralNormConv.normalized(generator.randn([fanIn]))
+        _weightU.wrappedValue = SpectralNormConv.normalized(generator.randn([outChannels]))
+        _weightV.wrappedValue = SpectralNormConv.normalized(generator.randn([fanIn]))
         self.stride = stride; self.padding = padding; self.groups = groups
         isPeriodConv = periodConv
         super.init()
-        register("bias", bias)
-        register("weight_orig", weightOrig)
-        registerBuffer("weight_u", weightU)
-        registerBuffer("weight_v", weightV)
     }
 
     /// x / max(‖x‖, eps), a new tensor.

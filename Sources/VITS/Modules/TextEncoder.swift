@@ -36,9 +36,9 @@ public final class TextEncoder: Module {
     public let vocabularySize: Int
     public let outChannels: Int
     public let hiddenChannels: Int
-    public let emb: Embedding
-    public let encoder: TransformerEncoder
-    public let proj: Conv1d
+    @ModuleInfo(key: "emb") public private(set) var emb: Embedding
+    @ModuleInfo(key: "encoder") public private(set) var encoder: TransformerEncoder
+    @ModuleInfo(key: "proj") public private(set) var proj: Conv1d
     /// Prefix of the trace names (the reference module path).
     public var tracePath = "enc_p"
 
@@ -48,14 +48,11 @@ public final class TextEncoder: Module {
         self.outChannels = outChannels
         self.hiddenChannels = hiddenChannels
         // Reference init: N(0, H^−½).
-        emb = Embedding(vocabularySize, hiddenChannels, std: Float(1 / Double(hiddenChannels).squareRoot()), generator: generator)
-        encoder = TransformerEncoder(hiddenChannels: hiddenChannels, filterChannels: filterChannels, heads: heads,
-                                     layers: layers, kernelSize: kernelSize, dropout: dropout, generator: generator)
-        proj = Conv1d(hiddenChannels, 2 * outChannels, kernelSize: 1, generator: generator)
+        _emb.wrappedValue = Embedding(vocabularySize, hiddenChannels, std: Float(1 / Double(hiddenChannels).squareRoot()), generator: generator)
+        _encoder.wrappedValue = TransformerEncoder(hiddenChannels: hiddenChannels, filterChannels: filterChannels, heads: heads,
+                                                   layers: layers, kernelSize: kernelSize, dropout: dropout, generator: generator)
+        _proj.wrappedValue = Conv1d(hiddenChannels, 2 * outChannels, kernelSize: 1, generator: generator)
         super.init()
-        register("emb", emb)
-        register("encoder", encoder)
-        register("proj", proj)
     }
 
     /// The reference `SynthesizerTrn` arguments: inter/hidden/filter channels, heads, layers,
@@ -108,21 +105,16 @@ public final class TextEncoder: Module {
 /// masked at the input and the output.
 /// Keys: `attn_layers.i`, `norm_layers_1.i`, `ffn_layers.i`, `norm_layers_2.i`.
 public final class TransformerEncoder: Module {
-    public let attnLayers = ModuleList<RelativeMultiHeadAttention>()
-    public let normLayers1 = ModuleList<ChannelLayerNorm>()
-    public let ffnLayers = ModuleList<FeedForward>()
-    public let normLayers2 = ModuleList<ChannelLayerNorm>()
-    public let drop: Dropout
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
+    @ModuleInfo(key: "attn_layers") public private(set) var attnLayers = ModuleList<RelativeMultiHeadAttention>()
+    @ModuleInfo(key: "norm_layers_1") public private(set) var normLayers1 = ModuleList<ChannelLayerNorm>()
+    @ModuleInfo(key: "ffn_layers") public private(set) var ffnLayers = ModuleList<FeedForward>()
+    @ModuleInfo(key: "norm_layers_2") public private(set) var normLayers2 = ModuleList<ChannelLayerNorm>()
 
     public init(hiddenChannels: Int, filterChannels: Int, heads: Int, layers: Int, kernelSize: Int, window: Int = 4,
                 dropout: Float, generator: RandomGenerator) {
-        drop = Dropout(dropout, generator: generator)
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
         super.init()
-        register("drop", drop)
-        register("attn_layers", attnLayers)
-        register("norm_layers_1", normLayers1)
-        register("ffn_layers", ffnLayers)
-        register("norm_layers_2", normLayers2)
         for _ in 0..<layers {
             attnLayers.append(RelativeMultiHeadAttention(channels: hiddenChannels, outChannels: hiddenChannels, heads: heads,
                                                          window: window, dropout: dropout, generator: generator))
@@ -157,22 +149,19 @@ public final class TransformerEncoder: Module {
 /// Keys: `conv_1` [F, C, k], `conv_2` [C_out, F, k].
 public final class FeedForward: Module {
     public let kernelSize: Int
-    public let conv1: Conv1d
-    public let conv2: Conv1d
-    public let drop: Dropout
+    @ModuleInfo(key: "conv_1") public private(set) var conv1: Conv1d
+    @ModuleInfo(key: "conv_2") public private(set) var conv2: Conv1d
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
 
     public init(inChannels: Int, outChannels: Int, filterChannels: Int, kernelSize: Int, dropout: Float,
                 generator: RandomGenerator) {
         self.kernelSize = kernelSize
         // Odd kernels pad symmetrically, which the conv does itself; even kernels pad explicitly.
         let padding = kernelSize % 2 == 1 ? (kernelSize - 1) / 2 : 0
-        conv1 = Conv1d(inChannels, filterChannels, kernelSize: kernelSize, padding: padding, generator: generator)
-        conv2 = Conv1d(filterChannels, outChannels, kernelSize: kernelSize, padding: padding, generator: generator)
-        drop = Dropout(dropout, generator: generator)
+        _conv1.wrappedValue = Conv1d(inChannels, filterChannels, kernelSize: kernelSize, padding: padding, generator: generator)
+        _conv2.wrappedValue = Conv1d(filterChannels, outChannels, kernelSize: kernelSize, padding: padding, generator: generator)
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
         super.init()
-        register("conv_1", conv1)
-        register("conv_2", conv2)
-        register("drop", drop)
     }
 
     private func samePadded(_ x: Tensor) -> Tensor {
@@ -189,12 +178,11 @@ public final class FeedForward: Module {
 /// g = emb_g(sid).unsqueeze(−1), [B, G, 1]; it feeds enc_q, flow and dec, and (detached) dp.
 /// Keys: `weight`.
 public final class SpeakerEmbedding: Module {
-    public let weight: Tensor
+    @ParameterInfo(key: "weight") public private(set) var weight: Tensor
 
     public init(speakers: Int, channels: Int, generator: RandomGenerator) {
-        weight = generator.normal([speakers, channels])
+        _weight.wrappedValue = generator.normal([speakers, channels])
         super.init()
-        register("weight", weight)
     }
 
     public convenience init(config: VITSConfig, generator: RandomGenerator) {

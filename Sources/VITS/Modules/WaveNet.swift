@@ -10,14 +10,15 @@ import Engine
 ///
 /// Keys (state_dict order): `in_layers.i`, `res_skip_layers.i` (all weight-normed), `cond_layer` when
 /// `ginChannels > 0` — the reference fills its ModuleLists after registering `cond_layer`, but lists
-/// are registered first, so the lists' keys come first.
+/// are registered first, so the lists' keys come first (the declaration order below).
 public final class WN: Module {
     public let hiddenChannels: Int
     public let layerCount: Int
-    public let inLayers = ModuleList<Conv1d>()
-    public let resSkipLayers = ModuleList<Conv1d>()
-    public let condLayer: Conv1d?
-    public let drop: Dropout
+    @ModuleInfo(key: "in_layers") public private(set) var inLayers = ModuleList<Conv1d>()
+    @ModuleInfo(key: "res_skip_layers") public private(set) var resSkipLayers = ModuleList<Conv1d>()
+    /// No parameters; a child so that train()/eval() reach it.
+    @ModuleInfo(key: "drop") public private(set) var drop: Dropout
+    @ModuleInfo(key: "cond_layer") public private(set) var condLayer: Conv1d?
 
     /// - Parameters:
     ///   - dropout: probability after the gate (0 in every VITS configuration); active only in training mode,
@@ -28,15 +29,11 @@ public final class WN: Module {
         precondition(layers >= 1 && hiddenChannels >= 1, "WN: needs at least one layer and one channel")
         self.hiddenChannels = hiddenChannels
         self.layerCount = layers
-        condLayer = ginChannels > 0
+        _condLayer.wrappedValue = ginChannels > 0
             ? Conv1d(ginChannels, 2 * hiddenChannels * layers, kernelSize: 1, weightNorm: true, generator: generator)
             : nil
-        drop = Dropout(dropout, generator: generator)
+        _drop.wrappedValue = Dropout(dropout, generator: generator)
         super.init()
-        register("in_layers", inLayers)
-        register("res_skip_layers", resSkipLayers)
-        register("drop", drop)                              // no parameters; registered so train()/eval() reach it
-        if let condLayer { register("cond_layer", condLayer) }
         var dilation = 1
         for i in 0..<layers {
             inLayers.append(Conv1d(hiddenChannels, 2 * hiddenChannels, kernelSize: kernelSize,
