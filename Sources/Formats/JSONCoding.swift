@@ -59,24 +59,32 @@ public enum JSONFile {
         try decode(type, from: try parse(data, file: file), file: file)
     }
 
-    /// Decodes a parsed node into `T`; `firstLine` shifts reported lines (one JSON Lines record).
-    public static func decode<T: Decodable>(_ type: T.Type, from node: JSONNode, file: String, firstLine: Int = 1) throws(JSONReadError) -> T {
+    /// Decodes a parsed node into `T`; `firstLine` shifts reported lines (one JSON Lines record),
+    /// `keyPath` names where the node sits in its document (`trainer` of a state.json).
+    public static func decode<T: Decodable>(_ type: T.Type, from node: JSONNode, file: String, firstLine: Int = 1,
+                                            keyPath prefix: String = "") throws(JSONReadError) -> T {
+        func path(_ p: String) -> String {
+            if prefix.isEmpty { return p }
+            if p.isEmpty { return prefix }
+            return p.hasPrefix("[") ? prefix + p : prefix + "." + p
+        }
+        func line(_ l: Int?) -> Int? { l.map { $0 + firstLine - 1 } }
         do {
             return try T(from: JSONNodeDecoder(node: node, codingPath: []))
         } catch let e as JSONReadError {
-            throw JSONReadError(file: file, line: e.line.map { $0 + firstLine - 1 }, keyPath: e.keyPath, message: e.message)
+            throw JSONReadError(file: file, line: line(e.line), keyPath: path(e.keyPath), message: e.message)
         } catch let e as DecodingError {
             // Raised by a type's own init(from:) (an enum's unknown raw value, a custom check).
-            let (path, message): ([CodingKey], String)
+            let (codingPath, message): ([CodingKey], String)
             switch e {
             case .dataCorrupted(let c), .keyNotFound(_, let c), .typeMismatch(_, let c), .valueNotFound(_, let c):
-                (path, message) = (c.codingPath, c.debugDescription)
-            @unknown default: (path, message) = ([], "\(e)")
+                (codingPath, message) = (c.codingPath, c.debugDescription)
+            @unknown default: (codingPath, message) = ([], "\(e)")
             }
-            let line = JSONNodeDecoder.locate(path, in: node)?.line
-            throw JSONReadError(file: file, line: line.map { $0 + firstLine - 1 }, keyPath: JSONNodeDecoder.keyPath(path), message: message)
+            throw JSONReadError(file: file, line: line(JSONNodeDecoder.locate(codingPath, in: node)?.line),
+                                keyPath: path(JSONNodeDecoder.keyPath(codingPath)), message: message)
         } catch {
-            throw JSONReadError(file: file, line: node.line + firstLine - 1, keyPath: "", message: "\(error)")
+            throw JSONReadError(file: file, line: line(node.line), keyPath: prefix, message: "\(error)")
         }
     }
 

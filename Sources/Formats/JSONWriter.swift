@@ -109,7 +109,7 @@ public struct JSONWriteError: Error, CustomStringConvertible, Equatable {
 ///   back to the same bits (`0.1`, `1e-05`, `-0.0`, `5e-324`).
 /// - Non-finite numbers: JSON has none. By default the writer refuses them with the key path
 ///   (`NonFinite.refuse`); `NonFinite.null` writes `null` instead, for callers that document it.
-public struct JSONWriter {
+public struct JSONWriter: Sendable {
     public enum Style: Sendable { case pretty, compact }
     public enum NonFinite: Sendable { case refuse, null }
 
@@ -224,5 +224,57 @@ public struct JSONWriter {
         var out: [UInt8] = []
         appendQuoted(s, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+// Literals, so documents read as JSON in code: `["kind": "finetune", "parent": nil, "rank": 4]`.
+extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+                     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
+                     ExpressibleByDictionaryLiteral {
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// Members in the order written.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(elements.map { (key: $0.0, value: $0.1) })
+    }
+}
+
+// Typed views of a value (nil when it is of another kind).
+extension JSONValue {
+    /// An `int`/`uint` in Int's range, or a `double` holding an integer exactly.
+    public var intValue: Int? {
+        switch self {
+        case .int(let i): return Int(exactly: i)
+        case .uint(let u): return Int(exactly: u)
+        case .double(let d): return d == d.rounded() && abs(d) < 0x1p53 ? Int(d) : nil
+        default: return nil
+        }
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .uint(let u): return Double(u)
+        case .double(let d): return d
+        case .float(let f): return Double(f)
+        default: return nil
+        }
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+
+    /// Object members, in order.
+    public var members: [(key: String, value: JSONValue)]? { if case .object(let m) = self { return m } else { return nil } }
+
+    /// Sets (replaces in place, or appends) member `key` of an object; other values become an
+    /// object holding just that member.
+    public mutating func set(_ key: String, _ value: JSONValue) {
+        var m = members ?? []
+        if let i = m.firstIndex(where: { $0.key == key }) { m[i].value = value } else { m.append((key: key, value: value)) }
+        self = .object(m)
     }
 }
