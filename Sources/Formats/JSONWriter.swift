@@ -116,6 +116,9 @@ public struct JSONWriter: Sendable {
     public var style: Style
     public var sortedKeys: Bool
     public var nonFinite: NonFinite
+    /// Writes a `double`/`float` whose shortest form ends in ".0" without it (`1`, `-0`), as
+    /// Foundation's serializer did; only for reproducing text hashed by earlier versions.
+    public var dropsZeroFraction = false
 
     public init(style: Style = .pretty, sortedKeys: Bool = false, nonFinite: NonFinite = .refuse) {
         self.style = style; self.sortedKeys = sortedKeys; self.nonFinite = nonFinite
@@ -187,7 +190,11 @@ public struct JSONWriter: Sendable {
     }
 
     private func number(_ text: String?, _ value: Double, into out: inout [UInt8], path: [String]) throws(JSONWriteError) {
-        if let text { out.append(contentsOf: text.utf8); return }
+        if let text {
+            out.append(contentsOf: text.utf8)
+            if dropsZeroFraction, text.hasSuffix(".0") { out.removeLast(2) }
+            return
+        }
         switch nonFinite {
         case .null: out.append(contentsOf: "null".utf8)
         case .refuse:

@@ -136,6 +136,14 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(try nulls.string(value), "{\"losses\":[1.0,null]}")
     }
 
+    func testZeroFractionDroppingIsOptIn() throws {
+        var writer = JSONWriter(style: .compact)
+        let value: JSONValue = [1.0, -0.0, 1.5, 1e16, .float(2), 3]
+        XCTAssertEqual(try writer.string(value), "[1.0,-0.0,1.5,1e+16,2.0,3]")
+        writer.dropsZeroFraction = true
+        XCTAssertEqual(try writer.string(value), "[1,-0,1.5,1e+16,2,3]")
+    }
+
     func testDeepNestingRoundTrips() throws {
         var value: JSONValue = .string("bottom")
         for depth in 0..<(JSONParser.maxDepth - 1) {

@@ -29,19 +29,12 @@ public enum RunConfig {
     }
 
     /// A leaf as the text the hash has always been taken over (so runs keep their config hash):
-    /// `[leaf]`, compact, keys sorted, a floating value with an integral value without its ".0",
-    /// and "/" written as "\/" (as Foundation's serializer wrote them).
+    /// `[leaf]`, compact, keys sorted, a floating value ending in ".0" without it, and "/" written as
+    /// "\\/" (as Foundation's serializer wrote them).
     static func canonicalLeaf(_ leaf: JSONValue) -> String {
-        func canonical(_ v: JSONValue) -> JSONValue {
-            switch v {
-            case .double(let d) where d.description.hasSuffix(".0") && !(d == 0 && d.sign == .minus):
-                return .int(Int64(d))
-            case .array(let items): return .array(items.map(canonical))
-            case .object(let members): return .object(members.map { (key: $0.key, value: canonical($0.value)) })
-            default: return v
-            }
-        }
-        let text = (try? JSONWriter(style: .compact, sortedKeys: true).string(.array([canonical(leaf)]))) ?? "[]"
+        var writer = JSONWriter(style: .compact, sortedKeys: true)
+        writer.dropsZeroFraction = true
+        let text = (try? writer.string(.array([leaf]))) ?? "[]"
         return text.replacingOccurrences(of: "/", with: "\\/")
     }
 
