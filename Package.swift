@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "VITS", dependencies: ["Cores", "Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
 
         // Generic trainer core: run directories, checkpoints, resume, logging, fine-tuning strategies.
-        .target(name: "Training", dependencies: ["Engine", "Audio", "Corpus", "Mandarin", "VITS", "Evaluation"]),
+        .target(name: "Training", dependencies: ["Formats", "Engine", "Audio", "Corpus", "Mandarin", "VITS", "Evaluation"]),
 
         // Checks the VITS implementation against reference fixtures (`vits check-reference`).
         .target(name: "ReferenceCheck", dependencies: ["Engine", "Formats", "VITS"]),
@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Corpus", "Audio", "VITS"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Formats", "Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VoiceTests", dependencies: ["Voice", "VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Audio"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VITSTests", dependencies: ["VITS", "ReferenceCheck", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),

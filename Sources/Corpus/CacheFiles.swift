@@ -25,9 +25,8 @@ enum CacheFiles {
     /// A safetensors file with one F32 tensor `spec` [rows, frames] and string metadata.
     static func writeSpec(_ values: [Float], rows: Int, frames: Int, metadata: [String: String], to url: URL) throws(CorpusError) {
         precondition(values.count == rows * frames)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let meta = try? encoder.encode(metadata), let metaText = String(data: meta, encoding: .utf8) else {
+        let meta = JSONValue.object(metadata.mapValues(JSONValue.string))
+        guard let metaText = try? JSONWriter(style: .compact, sortedKeys: true).string(meta) else {
             throw .io("\(url.path): cannot encode metadata")
         }
         var header = Array("{\"__metadata__\":\(metaText),\"spec\":{\"dtype\":\"F32\",\"shape\":[\(rows),\(frames)],\"data_offsets\":[0,\(values.count * 4)]}}".utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -162,56 +163,42 @@ public struct DataFolder: Sendable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw .missing("\(url.path): no such file (is \(self.url.path) a folder written by `vits prepare`?)")
         }
-        do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw .malformed("\(url.path): \(describe(error))")
-        }
+        do { return try JSONFile.decode(T.self, from: data, file: url.path) } catch { throw .malformed(error.description) }
     }
 
+    /// One `T` per non-blank line; a bad line is an error naming the file, its line and the key.
     func readJSONLines<T: Decodable>(_ url: URL) throws(CorpusError) -> [T] {
-        let lines = try CorpusImporter.readLines(url)
-        let decoder = JSONDecoder()
         var out: [T] = []
-        out.reserveCapacity(lines.count)
-        for (number, line) in lines {
-            do { out.append(try decoder.decode(T.self, from: Data(line.utf8))) } catch {
-                throw .malformed("\(url.path):\(number): \(describe(error))")
-            }
+        for (number, line) in try CorpusImporter.readLines(url) {
+            do {
+                let node = try JSONFile.parse(Data(line.utf8), file: url.path, firstLine: number)
+                out.append(try JSONFile.decode(T.self, from: node, file: url.path, firstLine: number))
+            } catch { throw .malformed(error.description) }
         }
         return out
     }
 
     // MARK: writing (each file atomically: temporary file in the folder, then rename)
 
+    /// Pretty-printed, keys sorted, newline-terminated (`JSONWriter`).
     func write<T: Encodable>(json value: T, to url: URL) throws(CorpusError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        do { try writeAtomically(try encoder.encode(value) + Data("\n".utf8), to: url) } catch let e as CorpusError { throw e } catch {
-            throw .io("\(url.path): cannot encode: \(error)")
-        }
+        let data: Data
+        do { data = try JSONFile.encode(value) } catch { throw .io("\(url.path): cannot encode: \(error)") }
+        try writeAtomically(data, to: url)
     }
 
+    /// One compact, key-sorted object per line.
     func write<T: Encodable>(jsonLines values: [T], to url: URL) throws(CorpusError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let writer = JSONWriter(style: .compact, sortedKeys: true)
         var data = Data()
         do {
-            for v in values { data += try encoder.encode(v); data.append(UInt8(ascii: "\n")) }
+            for v in values { data += try JSONFile.encode(v, writer: writer) }
         } catch { throw .io("\(url.path): cannot encode: \(error)") }
         try writeAtomically(data, to: url)
     }
 
     func write(lines: [String], to url: URL) throws(CorpusError) {
         try writeAtomically(Data(lines.map { $0 + "\n" }.joined().utf8), to: url)
-    }
-}
-
-private func describe(_ error: Error) -> String {
-    switch error {
-    case DecodingError.keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
-    case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
-        return "field '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))': \(ctx.debugDescription)"
-    case DecodingError.dataCorrupted(let ctx): return "not valid JSON (\(ctx.debugDescription))"
-    default: return "\(error)"
     }
 }
 

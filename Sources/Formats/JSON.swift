@@ -2,7 +2,8 @@ import Foundation
 
 /// A parsed JSON value that remembers where it starts (line and column, 1-based), so callers can
 /// report `config.json:57: model.upsample_rates: …`. The one JSON reader of the toolkit: safetensors
-/// headers, model and voice configs, and the CLI read through it.
+/// headers, model and voice configs, run-folder and data-folder files, and the CLI read through it
+/// (`JSONSection` for keyed reading, `JSONFile` for Codable types); `JSONWriter` writes.
 ///
 /// Why not `JSONSerialization`: it silently keeps one of two duplicate keys, turns integers into
 /// doubles past 2^53, has no depth limit and reports no positions. This parser keeps object members
@@ -281,21 +282,5 @@ public struct JSONParser {
     }
 }
 
-/// Writes `s` as a JSON string literal (quotes included).
-func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// Writes `s` as a JSON string literal (quotes included), escaped as `JSONWriter` escapes.
+func jsonQuoted(_ s: String) -> String { JSONWriter.quoted(s) }

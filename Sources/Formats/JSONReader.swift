@@ -200,4 +200,19 @@ public final class JSONSection {
         }
         return out
     }
+
+    /// A required list of objects, each as a section keyed `key[i]`; entries that are not objects
+    /// are logged and left out.
+    public func sections(_ key: String) -> [JSONSection] {
+        guard let (_, items) = list(key, required: true) else { return [] }
+        var out: [JSONSection] = []
+        for (i, item) in items.enumerated() {
+            guard case .object(let members) = item.value else {
+                log.errors.append(JSONIssue(keyPath: keyPath(key), line: item.line, message: "entry \(i): expected an object, found \(item.typeName)"))
+                continue
+            }
+            out.append(JSONSection(path: "\(keyPath(key))[\(i)]", members: members, line: item.line, log: log))
+        }
+        return out
+    }
 }

@@ -49,25 +49,16 @@ public final class ReferenceFixture {
     public func verifiedDiscriminatorWeights() throws -> (weights: [String: Tensor], verified: Int) {
         var weights = try TensorFile.load(folder.appendingPathComponent("discriminator.safetensors"))
         let url = folder.appendingPathComponent("discriminator_weight_v.json")
-        guard let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
-              let seed = (json["seed"] as? NSNumber)?.uint64Value,
-              let tensors = json["tensors"] as? [String: [String: Any]] else {
-            throw ReferenceFixtureError.malformed("\(url.path): expected {seed, tensors: {key: {shape, …}}}")
+        let record: WeightVFile
+        do {
+            record = try JSONFile.decode(WeightVFile.self, from: try Data(contentsOf: url), file: url.path)
+        } catch let error as JSONReadError {
+            throw ReferenceFixtureError.malformed("\(error) (expected {seed, tensors: {key: {shape, …}}})")
         }
-        func field<T>(_ key: String, _ entry: [String: Any], _ name: String, _ read: (Any) -> T?) throws -> T {
-            guard let raw = entry[name], let value = read(raw) else {
-                throw ReferenceFixtureError.malformed("\(url.path): \(key) has no valid \(name)")
-            }
-            return value
-        }
+        let seed = record.seed, tensors = record.tensors
         for (key, entry) in tensors.sorted(by: { $0.key < $1.key }) {
-            let shape = try field(key, entry, "shape") { ($0 as? [NSNumber])?.map(\.intValue) }
-            let boundBits = try field(key, entry, "bound_f32_bits") { ($0 as? NSNumber)?.uint32Value }
-            let scaleBits = try field(key, entry, "scale_f32_bits") { ($0 as? NSNumber)?.uint32Value }
-            let head = try field(key, entry, "head_f32_bits") { ($0 as? [NSNumber])?.map(\.uint32Value) }
-            let sum = try field(key, entry, "sum") { ($0 as? NSNumber)?.doubleValue }
-            let sumSq = try field(key, entry, "sum_sq") { ($0 as? NSNumber)?.doubleValue }
-            let numel = try field(key, entry, "numel") { ($0 as? NSNumber)?.intValue }
+            let (shape, boundBits, scaleBits) = (entry.shape, entry.boundBits, entry.scaleBits)
+            let (head, sum, sumSq, numel) = (entry.headBits, entry.sum, entry.sumSq, entry.numel)
             func mismatch(_ what: String) -> ReferenceFixtureError {
                 .malformed("\(url.path): regenerated \(key) does not match the recorded \(what); the portable generator "
                            + "(FixtureWeights) and this fixture disagree")
@@ -87,6 +78,25 @@ public final class ReferenceFixture {
             weights[key] = t
         }
         return (weights, tensors.count)
+    }
+
+    /// `discriminator_weight_v.json`, as `scripts/fixtures` writes it.
+    struct WeightVFile: Decodable {
+        struct Record: Decodable {
+            var shape: [Int]
+            var boundBits: UInt32
+            var scaleBits: UInt32
+            var headBits: [UInt32]
+            var sum: Double
+            var sumSq: Double
+            var numel: Int
+            enum CodingKeys: String, CodingKey {
+                case shape, sum, numel, boundBits = "bound_f32_bits", scaleBits = "scale_f32_bits"
+                case headBits = "head_f32_bits", sumSq = "sum_sq"
+            }
+        }
+        var seed: UInt64
+        var tensors: [String: Record]
     }
 
     private func file(_ part: Part) -> SafeTensorsFile { part == .training ? trainingFile : inferenceFile }

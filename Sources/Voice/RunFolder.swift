@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Engine
 import Training
 import VITS
@@ -74,9 +75,10 @@ public struct RunFolder: Sendable {
     public func inventory() throws(VoiceError) -> VoiceManifest.Inventory {
         let url = root.appendingPathComponent(RunLayout.inventoryFile)
         let object = try Self.jsonObject(url, what: "the run's token inventory")
-        guard let version = object["version"] as? String, let symbols = object["symbols"] as? [String], !symbols.isEmpty else {
-            throw .corrupt("\(url.path): expected {\"version\": String, \"symbols\": [String, …]}")
-        }
+        let version = object.string("version")
+        let symbols = object.strings("symbols", default: [])
+        if object.log.errors.isEmpty, symbols.isEmpty { object.fail("symbols", "expected a non-empty list of symbols") }
+        try Self.check(object, url)
         return .init(name: version, symbols: symbols)
     }
 
@@ -84,7 +86,7 @@ public struct RunFolder: Sendable {
     /// has one, else derived from the version (`zh-*` → `mandarin`).
     public func frontend(for inventory: VoiceManifest.Inventory) -> String {
         if let object = try? Self.jsonObject(root.appendingPathComponent(RunLayout.inventoryFile), what: ""),
-           let name = object["frontend"] as? String { return name }
+           let name = object.optionalString("frontend"), object.log.errors.isEmpty { return name }
         return Self.frontend(forInventory: inventory.name)
     }
 
@@ -99,24 +101,44 @@ public struct RunFolder: Sendable {
         let url = root.appendingPathComponent(RunLayout.speakersFile)
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         let object = try Self.jsonObject(url, what: "the run's speaker list")
-        guard let list = object["speakers"] as? [[String: Any]] else {
-            throw .corrupt("\(url.path): expected {\"speakers\": [{\"id\": Int, \"name\": String}, …]}")
-        }
         var out: [VoiceManifest.Speaker] = []
-        for (i, entry) in list.enumerated() {
-            guard let id = (entry["id"] as? NSNumber)?.intValue, let name = entry["name"] as? String else {
-                throw .corrupt("\(url.path): speaker entry \(i) lacks an integer \"id\" or a string \"name\"")
-            }
-            out.append(.init(id: id, name: name))
-        }
+        for entry in object.sections("speakers") { out.append(.init(id: entry.int("id"), name: entry.string("name"))) }
+        try Self.check(object, url)
         return out.sorted { $0.id < $1.id }
     }
 
-    /// `provenance.json` as a JSON object (empty when the run has none).
-    public func provenance() throws(VoiceError) -> [String: Any] {
+    /// How a run was trained, from `provenance.json` (written by `vits train`/`finetune`/`import`;
+    /// every field optional). A value of the wrong type is an error naming the file, line and key.
+    public struct Provenance: Sendable, Equatable {
+        public struct LoRA: Sendable, Equatable {
+            public var rank: Int?
+            public var alpha: Double?
+            public var targets: [String]
+        }
+        public var kind: String?
+        public var corpus: String?
+        public var parent: String?
+        public var freeze: [String] = []
+        public var lora: LoRA?
+    }
+
+    /// `provenance.json` (empty when the run has none).
+    public func provenance() throws(VoiceError) -> Provenance {
         let url = root.appendingPathComponent(RunLayout.provenanceFile)
-        guard FileManager.default.fileExists(atPath: url.path) else { return [:] }
-        return try Self.jsonObject(url, what: "the run's provenance")
+        guard FileManager.default.fileExists(atPath: url.path) else { return Provenance() }
+        let object = try Self.jsonObject(url, what: "the run's provenance")
+        var p = Provenance()
+        p.kind = object.optionalString("kind")
+        p.corpus = object.optionalString("corpus")
+        p.parent = object.optionalString("parent")
+        p.freeze = object.strings("freeze", default: [])
+        if !object.isNull("lora"), let lora = object.section("lora", required: false) {
+            p.lora = .init(rank: lora.optionalInt("rank"),
+                           alpha: lora.optionalDouble("alpha") ?? lora.optionalDouble("lora_alpha"),
+                           targets: lora.strings("targets", default: []))
+        }
+        try Self.check(object, url)
+        return p
     }
 
     // MARK: checkpoints
@@ -196,8 +218,7 @@ public struct RunFolder: Sendable {
     private func loraAlpha(file: URL) throws(VoiceError) -> Float {
         if let meta = try? TensorFile.metadata(file),
            let text = meta["alpha"] ?? meta["lora_alpha"], let a = Float(text) { return a }
-        let lora = try provenance()["lora"] as? [String: Any]
-        if let a = (lora?["alpha"] as? NSNumber)?.floatValue ?? (lora?["lora_alpha"] as? NSNumber)?.floatValue { return a }
+        if let a = try provenance().lora?.alpha { return Float(a) }
         throw .corrupt("\(file.path): cannot merge the LoRA adapters: their alpha is neither in the file's metadata (\"alpha\") "
                        + "nor in \(root.appendingPathComponent(RunLayout.provenanceFile).path) (\"lora\": {\"alpha\": …})")
     }
@@ -257,11 +278,14 @@ public struct RunFolder: Sendable {
         return data
     }
 
-    static func jsonObject(_ url: URL, what: String) throws(VoiceError) -> [String: Any] {
+    /// A run file's top-level object, read through the Formats JSON layer.
+    static func jsonObject(_ url: URL, what: String) throws(VoiceError) -> JSONSection {
         let data = try read(url, what: what)
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw .corrupt("\(url.path) is not a JSON object (\(what))")
-        }
-        return object
+        do { return try JSONFile.object(data, file: url.path) } catch { throw .corrupt("\(error) (\(what))") }
+    }
+
+    /// Throws what reading a section logged, with file, line and key.
+    static func check(_ object: JSONSection, _ url: URL) throws(VoiceError) {
+        do { try JSONFile.check(object.log, file: url.path) } catch { throw .corrupt(error.description) }
     }
 }

@@ -110,8 +110,8 @@ public enum VoiceBundle {
             throw VoiceError.notAVoice("\(folder.path) is not a voice bundle (no readable voice.json)")
         }
         let manifest: VoiceManifest
-        do { manifest = try JSONDecoder().decode(VoiceManifest.self, from: data) } catch {
-            throw VoiceError.corrupt("\(url.path): not a valid voice manifest (\(error))")
+        do { manifest = try JSONFile.decode(VoiceManifest.self, from: data, file: url.path) } catch {
+            throw VoiceError.corrupt("\(error) (not a valid voice manifest)")
         }
         guard manifest.format == VoiceManifest.formatName else {
             throw VoiceError.notAVoice("\(url.path): format is '\(manifest.format)', expected '\(VoiceManifest.formatName)'")
@@ -133,9 +133,7 @@ public enum VoiceBundle {
             try TensorFile.save(weights.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                                 to: tmp.appendingPathComponent(manifest.weightsFile), storage: storage,
                                 metadata: ["format": VoiceManifest.formatName, "voice": manifest.name])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(manifest).write(to: tmp.appendingPathComponent("voice.json"))
+            try JSONFile.encode(manifest).write(to: tmp.appendingPathComponent("voice.json"))
             try Data(card.utf8).write(to: tmp.appendingPathComponent("README.md"))
             if fm.fileExists(atPath: folder.path) {
                 let old = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).old-\(getpid())")

@@ -71,23 +71,23 @@ public enum VoiceLoader {
             name: run.root.lastPathComponent, sampleRate: config.data.samplingRate,
             config: String(decoding: configData, as: UTF8.self), inventory: inventory, speakers: speakers,
             frontend: run.frontend(for: inventory), weightsDType: "F32",
-            provenance: .init(corpus: provenance["corpus"] as? String, run: run.root.path, step: step,
-                              parentVoice: provenance["parent"] as? String,
+            provenance: .init(corpus: provenance.corpus, run: run.root.path, step: step,
+                              parentVoice: provenance.parent,
                               created: ISO8601DateFormatter().string(from: created ?? Date()),
                               tool: "swiftvits", notes: provenanceNotes(provenance)))
         return (manifest, weights, .checkpoint(run: run.root, folder: folder, step: step))
     }
 
     /// A one-line summary of how the run was trained (kind, frozen parts, LoRA).
-    static func provenanceNotes(_ p: [String: Any]) -> String? {
+    static func provenanceNotes(_ p: RunFolder.Provenance) -> String? {
         var parts: [String] = []
-        if let kind = p["kind"] as? String { parts.append(kind) }
-        if let freeze = p["freeze"] as? [String], !freeze.isEmpty { parts.append("frozen: " + freeze.joined(separator: ", ")) }
-        if let lora = p["lora"] as? [String: Any] {
+        if let kind = p.kind { parts.append(kind) }
+        if !p.freeze.isEmpty { parts.append("frozen: " + p.freeze.joined(separator: ", ")) }
+        if let lora = p.lora {
             var s = "LoRA"
-            if let r = lora["rank"] as? NSNumber { s += " rank \(r)" }
-            if let a = lora["alpha"] as? NSNumber { s += " alpha \(a)" }
-            if let t = lora["targets"] as? [String] { s += " on " + t.joined(separator: ",") }
+            if let r = lora.rank { s += " rank \(r)" }
+            if let a = lora.alpha { s += " alpha " + (a == a.rounded() && abs(a) < 1e15 ? String(Int(a)) : "\(a)") }
+            if !lora.targets.isEmpty { s += " on " + lora.targets.joined(separator: ",") }
             parts.append(s + " (merged)")
         }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Formats
 import Engine
 import VITS
 import ReferenceCheck
@@ -50,14 +51,12 @@ struct CheckReferenceCommand: ParsableCommand {
             throw CommandFailure("\(directory): \(error)")
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             struct Report: Encodable { let passed: Bool; let lines: [CheckLine]; let skipped: [SkipLine] }
-            let data = try encoder.encode(Report(passed: check.passed, lines: check.lines.map {
+            let data = try JSONFile.encode(Report(passed: check.passed, lines: check.lines.map {
                 var l = $0
                 if !l.maxAbsError.isFinite { l.maxAbsError = -1; l.relativeError = -1 }
                 return l
-            }, skipped: check.skipped))
+            }, skipped: check.skipped), trailingNewline: false)
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(check.report(verbose: all))

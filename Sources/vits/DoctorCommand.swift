@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Formats
 import Corpus
 
 /// `vits doctor`: checks a prepared data folder (or a raw corpus) before a long run.
@@ -80,12 +81,9 @@ struct DoctorCommand: ParsableCommand {
         }
 
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var object = try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any] ?? [:]
-            object["fatal"] = report.fatal
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            var object = try JSONValueEncoder.encode(report)
+            object.set("fatal", .bool(report.fatal))
+            print(try JSONWriter(style: .compact, sortedKeys: true).string(object))
         } else {
             var lines = ["\(report.target): \(report.utterances) utterances, \(report.speakers) speaker(s), "
                          + String(format: "%.1f min of audio", report.audioSeconds / 60)]

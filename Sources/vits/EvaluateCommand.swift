@@ -4,6 +4,7 @@ import Corpus
 import Engine
 import Evaluation
 import Foundation
+import Formats
 import VITS
 import Voice
 
@@ -190,9 +191,5 @@ struct EvaluateCommand: ParsableCommand {
 
     func leftPad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
 
-    func jsonString(_ s: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        let array = String(decoding: data, as: UTF8.self)
-        return String(array.dropFirst().dropLast())
-    }
+    func jsonString(_ s: String) -> String { JSONWriter.quoted(s) }
 }

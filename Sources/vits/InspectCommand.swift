@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Formats
 import Training
 import VITS
 
@@ -77,23 +78,24 @@ struct InspectCommand: ParsableCommand {
         let discriminatorTotal = VITSParameters.total(discriminator)
 
         if json {
-            var moduleObject: [String: Int] = [:]
-            for name in VITSParameters.generatorModules { moduleObject[name] = modules[name] ?? 0 }
-            var object: [String: Any] = [
-                "config": config,
-                "vocabulary_size": nVocab,
-                "generator": ["modules": moduleObject, "total": generatorTotal, "tensors": generator.count,
-                              "inference_only": inferenceTotal] as [String: Any],
-                "discriminator": ["total": discriminatorTotal, "tensors": discriminator.count,
-                                  "discriminators": 1 + loaded.model.discriminatorPeriods.count] as [String: Any],
-                "total": generatorTotal + discriminatorTotal,
-                "warnings": loaded.warnings,
+            func int(_ v: Int) -> JSONValue { .int(Int64(v)) }
+            let moduleObject = JSONValue.object(VITSParameters.generatorModules.map { (key: $0, value: int(modules[$0] ?? 0)) })
+            var object: JSONValue = [
+                "config": .string(config),
+                "vocabulary_size": int(nVocab),
+                "generator": ["modules": moduleObject, "total": int(generatorTotal), "tensors": int(generator.count),
+                              "inference_only": int(inferenceTotal)],
+                "discriminator": ["total": int(discriminatorTotal), "tensors": int(discriminator.count),
+                                  "discriminators": int(1 + loaded.model.discriminatorPeriods.count)],
+                "total": int(generatorTotal + discriminatorTotal),
+                "warnings": .array(loaded.warnings.map(JSONValue.string)),
             ]
             if keys {
-                object["keys"] = (generator + discriminator).map { ["key": $0.key, "shape": $0.shape, "buffer": $0.isBuffer] as [String: Any] }
+                object.set("keys", .array((generator + discriminator).map {
+                    ["key": .string($0.key), "shape": .array($0.shape.map(int)), "buffer": .bool($0.isBuffer)]
+                }))
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try JSONWriter(style: .compact, sortedKeys: true).string(object))
             return
         }
 

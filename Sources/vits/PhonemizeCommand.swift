@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Formats
 import PiperPhonemes
 import VITS
 import Voice
@@ -58,10 +59,9 @@ struct PhonemizeCommand: ParsableCommand {
             for sentence in try phonemizer.phonemes(line) {
                 let (ids, missing) = phonemizer.ids(sentence)
                 if json {
-                    var object: [String: Any] = ["line": number + 1, "phonemes": sentence]
-                    if withIDs { object["ids"] = ids }
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                    print(String(decoding: data, as: UTF8.self))
+                    var object: JSONValue = ["line": .int(Int64(number + 1)), "phonemes": .array(sentence.map(JSONValue.string))]
+                    if withIDs { object.set("ids", .array(ids.map { .int(Int64($0)) })) }
+                    print(try JSONWriter(style: .compact, sortedKeys: true).string(object))
                 } else {
                     print(sentence.joined())
                     if withIDs { print(ids.map(String.init).joined(separator: " ")) }

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Mandarin
 import PiperPhonemes
 import VITS
@@ -9,18 +10,23 @@ enum PiperSupport {
     /// The phonemizer of an imported Piper voice bundle (from its `piper.json`).
     static func phonemizer(bundle: URL) throws -> PiperPhonemizer {
         let url = bundle.appendingPathComponent(PiperVoiceImporter.sidecarName)
-        guard let data = FileManager.default.contents(atPath: url.path),
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let config = root["piper_config"] as? [String: Any] else {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
             throw VoiceError.notAVoice("\(bundle.path) is not an imported Piper voice (no readable \(PiperVoiceImporter.sidecarName)); import one with `vits import piper VOICE.onnx --out DIR`")
         }
-        guard let voice = (config["espeak"] as? [String: Any])?["voice"] as? String else {
-            throw VoiceError.unsupported("\(url.path): the voice has no espeak.voice (phoneme_type '\(config["phoneme_type"] ?? "?")' is not read by this vits)")
+        let root: JSONSection
+        do { root = try JSONFile.object(data, file: url.path) } catch { throw VoiceError.corrupt(error.description) }
+        guard let config = root.section("piper_config") else {
+            throw VoiceError.notAVoice("\(url.path): no piper_config object: not the sidecar `vits import piper` writes")
+        }
+        let phonemeType = config.optionalString("phoneme_type") ?? "?"
+        guard let espeak = config.section("espeak", required: false), let voice = espeak.optionalString("voice") else {
+            throw VoiceError.unsupported("\(url.path): the voice has no espeak.voice (phoneme_type '\(phonemeType)' is not read by this vits)")
         }
         var map: [String: [Int]] = [:]
-        for (phoneme, value) in config["phoneme_id_map"] as? [String: Any] ?? [:] {
-            map[phoneme] = (value as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.intValue }
+        if let ids = config.section("phoneme_id_map") {
+            for (phoneme, _) in ids.members { map[phoneme] = ids.ints(phoneme) }
         }
+        do { try JSONFile.check(root.log, file: url.path) } catch { throw VoiceError.corrupt(error.description) }
         return try PiperPhonemizer(espeakVoice: voice, phonemeIDMap: map)
     }
 

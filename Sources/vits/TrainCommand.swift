@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Formats
 import Engine
 import Training
 import VITS
@@ -30,7 +31,7 @@ enum TrainingRun {
     /// Started by `mpirun` (or another Open MPI/PMIx launcher), it joins the data-parallel job
     /// (`ReplicaGroup`): rank 0 owns the run folder and the console, the other ranks print warnings
     /// only; an error on any rank is printed there and ends the whole job (MPI_Abort).
-    static func execute(_ o: RunOptions, provenance: [String: Any], frozenDiscriminator: Bool = false,
+    static func execute(_ o: RunOptions, provenance: JSONValue, frozenDiscriminator: Bool = false,
                         adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator, Bool) throws -> Void)? = nil) throws {
         Engine.configure()
         let replicas: ReplicaGroup?
@@ -60,7 +61,7 @@ enum TrainingRun {
     }
 
     private static func run(_ o: RunOptions, replicas: ReplicaGroup?, writer: Bool, console: ConsoleReporter, dataURL: URL, runURL: URL,
-                            provenance: [String: Any], frozenDiscriminator: Bool,
+                            provenance: JSONValue, frozenDiscriminator: Bool,
                             adapt: ((SynthesizerTrn, MultiPeriodDiscriminator, RandomGenerator, Bool) throws -> Void)?) throws {
             let raw = try Data(contentsOf: URL(fileURLWithPath: o.config))
             let effective = try RunSetup.effectiveConfig(raw, data: dataURL, maxSteps: o.maxSteps)
@@ -111,7 +112,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        try TrainingRun.execute(options, provenance: ["kind": "pretrain", "parent": NSNull()])
+        try TrainingRun.execute(options, provenance: ["kind": "pretrain", "parent": nil])
     }
 }
 
@@ -152,9 +153,12 @@ struct FinetuneCommand: ParsableCommand {
         let targets = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let console = options.console
         let parentURL = URL(fileURLWithPath: from)
-        var provenance: [String: Any] = ["kind": "finetune", "parent": parentURL.standardizedFileURL.path,
-                                         "freeze": presets.map(\.rawValue)]
-        if let r = loraRank { provenance["lora"] = ["rank": r, "alpha": loraAlpha, "dropout": loraDropout, "targets": targets] }
+        var provenance: JSONValue = ["kind": "finetune", "parent": .string(parentURL.standardizedFileURL.path),
+                                     "freeze": .array(presets.map { .string($0.rawValue) })]
+        if let r = loraRank {
+            provenance.set("lora", ["rank": .int(Int64(r)), "alpha": .float(loraAlpha), "dropout": .float(loraDropout),
+                                    "targets": .array(targets.map(JSONValue.string))])
+        }
         try TrainingRun.execute(options, provenance: provenance, frozenDiscriminator: presets.contains(.discriminator)) { g, d, rng, resuming in
             if !resuming {
                 // A fresh fine-tune: start from the parent's weights (a resume reloads its own checkpoint).

@@ -49,7 +49,7 @@ final class DoctorTests: XCTestCase {
         try Data(manifest.utf8).write(to: folder.manifestURL)
         let broken = Doctor.examine(dataFolder: out, options: o)
         XCTAssertEqual(broken.check("layout")?.count, 1)
-        XCTAssertTrue(offenders(broken, "layout").contains("manifest.jsonl:11: missing field"), offenders(broken, "layout"))
+        XCTAssertTrue(offenders(broken, "layout").contains("manifest.jsonl:11: id: missing required key"), offenders(broken, "layout"))
 
         // Same damage with a valid manifest line: every file check fires.
         manifest = manifest.replacingOccurrences(of: "{\"broken\": true}\n", with: "")

@@ -1,4 +1,5 @@
 import XCTest
+import Formats
 import Training
 
 final class CheckpointStoreTests: XCTestCase {
@@ -73,13 +74,45 @@ final class CheckpointStoreTests: XCTestCase {
         let state = try CheckpointState.read(folder: folder)
         XCTAssertEqual(state.step, 3)
         XCTAssertEqual(state.files["weights.bin"], .init(bytes: 5, crc32c: CRC32C.checksum([1, 2, 3, 4, 5])))
-        XCTAssertEqual(state.trainer["epoch"] as? Int, 0)
+        XCTAssertEqual(state.trainer["epoch"]?.intValue, 0)
         try state.verify("weights.bin", in: folder)
         XCTAssertThrowsError(try state.verify("other.bin", in: folder), "an unrecorded file is not verified")
         try Data([1, 2, 3, 4, 6]).write(to: folder.appendingPathComponent("weights.bin"))
         XCTAssertThrowsError(try state.verify("weights.bin", in: folder)) { XCTAssertTrue("\($0)".contains("CRC-32C"), "\($0)") }
         try Data([1, 2]).write(to: folder.appendingPathComponent("weights.bin"))
         XCTAssertThrowsError(try state.verify("weights.bin", in: folder)) { XCTAssertTrue("\($0)".contains("2 bytes"), "\($0)") }
+    }
+
+    /// state.json as Foundation's serializer wrote it (earlier versions) reads the same; one written
+    /// now reads back in Python's json module's terms (plain JSON); a damaged value is reported with
+    /// the file's line and the key.
+    func testStateFileCompatibilityAndKeyedErrors() throws {
+        let store = try CheckpointStore(root: dir.appendingPathComponent("checkpoints"))
+        let trainer = try JSONSerialization.data(withJSONObject: ["epoch": 2, "task": ["rng": [UInt64.max, 1, 0]]] as [String: Any])
+        let folder = try store.write(step: 7) { folder in
+            try Data([9, 9]).write(to: folder.appendingPathComponent("weights.bin"))
+            return trainer
+        }
+        let url = folder.appendingPathComponent(RunLayout.stateFile)
+        let written = try CheckpointState.read(folder: folder)
+        XCTAssertEqual(written.trainer["task"]?["rng"], [.uint(UInt64.max), 1, 0])
+        // Foundation reads what the writer wrote, every key and integer intact.
+        let foreign = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        XCTAssertEqual(foreign["step"] as? Int, 7)
+        XCTAssertEqual((foreign["files"] as? [String: [String: Int]])?["weights.bin"]?["bytes"], 2)
+        // Re-written the way earlier versions did (Foundation, pretty, sorted): reads back the same.
+        try JSONSerialization.data(withJSONObject: foreign, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+        let reread = try CheckpointState.read(folder: folder)
+        XCTAssertEqual(reread.files, written.files)
+        XCTAssertEqual(reread.step, 7)
+        XCTAssertEqual(reread.trainer["epoch"]?.intValue, 2)
+        XCTAssertEqual(reread.trainer["task"]?["rng"], [.uint(UInt64.max), 1, 0])
+        // A damaged record: file, line and key path.
+        let text = "{\n  \"files\": {\n    \"weights.bin\": {\"bytes\": \"two\", \"crc32c\": 1}\n  },\n  \"trainer\": {}\n}"
+        try Data(text.utf8).write(to: url)
+        XCTAssertThrowsError(try CheckpointState.read(folder: folder)) { error in
+            XCTAssertTrue("\(error)".contains("\(url.path):3: files.weights.bin.bytes: expected an integer, found a string"), "\(error)")
+        }
     }
 
     func testInterruptedWriteIsInvisibleAndCleaned() throws {

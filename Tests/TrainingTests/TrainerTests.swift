@@ -1,4 +1,5 @@
 import XCTest
+import Formats
 import Foundation
 import Training
 
@@ -104,7 +105,7 @@ final class TrainerTests: XCTestCase {
         // Logs read as one run: the same logged steps in the same order.
         func steps(_ run: String) throws -> [Int] {
             try MetricsLog.read(base.appendingPathComponent("\(run)/logs/metrics.jsonl"))
-                .filter { $0["kind"] as? String == "train" }.compactMap { ($0["step"] as? NSNumber)?.intValue }
+                .filter { $0["kind"]?.stringValue == "train" }.compactMap { $0["step"]?.intValue }
         }
         // (the interrupted leg also logged its final step 13; every other point coincides, in order, once)
         XCTAssertEqual(try steps("resumed").filter { $0 != 13 }, try steps("straight"))

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,8 +15,11 @@ public final class CheckpointStore {
     public struct Checkpoint: Sendable {
         public let step: Int
         public let url: URL
-        /// The trainer's own state object, as JSON (decoded by the caller).
+        /// The trainer's own state object, as compact JSON (decoded by the caller).
         public let trainerState: Data
+        /// The same object as parsed from state.json (lines of that file), for keyed errors.
+        public let trainer: JSONNode?
+        public var stateURL: URL { url.appendingPathComponent(RunLayout.stateFile) }
     }
 
     public let root: URL
@@ -60,9 +64,8 @@ public final class CheckpointStore {
                 files[name] = try CheckpointState.record(of: url)
                 try Self.fsync(url)
             }
-            guard let trainer = try JSONSerialization.jsonObject(with: trainerState) as? [String: Any] else {
-                throw TrainingError.invalidArgument("trainer state must be a JSON object")
-            }
+            let trainer = JSONValue(try JSONFile.parse(trainerState, file: "the trainer state of step \(step)"))
+            guard case .object = trainer else { throw TrainingError.invalidArgument("trainer state must be a JSON object") }
             let json = try CheckpointState(step: step, files: files, trainer: trainer).encoded()
             let stateURL = tmp.appendingPathComponent(RunLayout.stateFile)
             try json.write(to: stateURL)
@@ -87,8 +90,8 @@ public final class CheckpointStore {
         let dir = root.appendingPathComponent(Self.folderName(step: step))
         let state = try CheckpointState.read(folder: dir)
         for name in state.files.keys.sorted() { try state.verify(name, in: dir) }
-        let trainerData = try JSONSerialization.data(withJSONObject: state.trainer, options: [.sortedKeys])
-        return Checkpoint(step: step, url: dir, trainerState: trainerData)
+        let trainerData = try JSONWriter(style: .compact, sortedKeys: true).data(state.trainer)
+        return Checkpoint(step: step, url: dir, trainerState: trainerData, trainer: state.trainerNode)
     }
 
     /// The newest checkpoint that verifies. Damaged newer ones are reported through `warn` and

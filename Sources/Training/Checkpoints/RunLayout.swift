@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 
 /// The one definition of a run folder's layout (docs/training.md, "Run folder"): the names the
 /// trainer writes (`CheckpointStore`, `RunDirectory`, `RunSetup`, the VITS task), the voice loader
@@ -78,55 +79,70 @@ public struct CheckpointState {
     enum Key {
         static let format = "format", step = "step", files = "files", trainer = "trainer"
         static let bytes = "bytes", crc32c = "crc32c"
-        /// `TrainerState.bestStep`, as JSONEncoder names it.
+        /// `TrainerState.bestStep`, as its synthesized CodingKeys name it.
         static let bestStep = "bestStep"
     }
 
     public var step: Int?
     public var files: [String: FileRecord]
     /// The trainer's state object (`TrainerState`, the task's state inside it).
-    public var trainer: [String: Any]
+    public var trainer: JSONValue
+    /// The parsed `trainer` object with its lines in state.json (set by `read`), for decoding with
+    /// file:line errors.
+    public var trainerNode: JSONNode?
 
     /// The best step the trainer recorded (nil before the first validation).
-    public var bestStep: Int? { (trainer[Key.bestStep] as? NSNumber)?.intValue }
+    public var bestStep: Int? { trainer[Key.bestStep]?.intValue }
 
-    public init(step: Int, files: [String: FileRecord], trainer: [String: Any]) {
+    public init(step: Int, files: [String: FileRecord], trainer: JSONValue) {
         self.step = step; self.files = files; self.trainer = trainer
     }
 
-    /// Reads `folder/state.json`.
+    /// Reads `folder/state.json`; a damaged file is reported with its line and key.
     public static func read(folder: URL) throws(TrainingError) -> CheckpointState {
         let url = folder.appendingPathComponent(RunLayout.stateFile)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw .corrupt("\(url.path) is missing or unreadable")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw .corrupt("\(url.path) is not a JSON object")
-        }
-        guard let filesObject = object[Key.files] as? [String: [String: Any]],
-              let trainer = object[Key.trainer] as? [String: Any] else {
-            throw .corrupt("\(url.path) lacks its \"\(Key.files)\" or \"\(Key.trainer)\" section")
-        }
-        var files: [String: FileRecord] = [:]
-        for (name, record) in filesObject {
-            guard let bytes = (record[Key.bytes] as? NSNumber)?.uint64Value,
-                  let crc = (record[Key.crc32c] as? NSNumber)?.uint64Value, crc <= UInt64(UInt32.max) else {
-                throw .corrupt("\(url.path): files.\(name) lacks an integer \"\(Key.bytes)\" or \"\(Key.crc32c)\"")
+        do {
+            let root = try JSONFile.object(data, file: url.path)
+            let step = root.optionalInt(Key.step)
+            var files: [String: FileRecord] = [:]
+            if let filesSection = root.section(Key.files) {
+                for (name, node) in filesSection.members {
+                    guard case .object(let members) = node.value else {
+                        filesSection.fail(name, "expected an object {\"\(Key.bytes)\", \"\(Key.crc32c)\"}, found \(node.typeName)")
+                        continue
+                    }
+                    let record = JSONSection(path: filesSection.keyPath(name), members: members, line: node.line, log: root.log)
+                    let bytes = record.int(Key.bytes), crc = record.int(Key.crc32c)
+                    if bytes < 0 { record.fail(Key.bytes, "expected a size ≥ 0, found \(bytes)") }
+                    if crc < 0 || crc > Int(UInt32.max) { record.fail(Key.crc32c, "expected a 32-bit checksum, found \(crc)") }
+                    files[name] = FileRecord(bytes: UInt64(max(0, bytes)), crc32c: UInt32(truncatingIfNeeded: max(0, crc)))
+                }
             }
-            files[name] = FileRecord(bytes: bytes, crc32c: UInt32(crc))
+            let trainer = root.section(Key.trainer)
+            try JSONFile.check(root.log, file: url.path)
+            guard let trainer else { throw JSONReadError(file: url.path, line: nil, keyPath: Key.trainer, message: "missing") }
+            let node = JSONNode(value: .object(trainer.members), line: trainer.line, column: 1)
+            var state = CheckpointState(step: 0, files: files, trainer: JSONValue(node))
+            state.step = step
+            state.trainerNode = node
+            return state
+        } catch {
+            throw .corrupt("\(error)")
         }
-        var state = CheckpointState(step: 0, files: files, trainer: trainer)
-        state.step = (object[Key.step] as? NSNumber)?.intValue
-        return state
     }
 
-    /// Pretty-printed, key-sorted state.json bytes.
+    /// Pretty-printed, key-sorted state.json bytes (`JSONWriter`).
     public func encoded() throws -> Data {
-        var filesObject: [String: [String: UInt64]] = [:]
-        for (name, record) in files { filesObject[name] = [Key.bytes: record.bytes, Key.crc32c: UInt64(record.crc32c)] }
-        var object: [String: Any] = [Key.format: Self.format, Key.files: filesObject, Key.trainer: trainer]
-        if let step { object[Key.step] = step }
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        var filesObject: [(key: String, value: JSONValue)] = []
+        for (name, record) in files {
+            filesObject.append((key: name, value: [Key.bytes: .uint(record.bytes), Key.crc32c: .uint(UInt64(record.crc32c))]))
+        }
+        var object: JSONValue = [Key.format: .int(Int64(Self.format)), Key.files: .object(filesObject), Key.trainer: trainer]
+        if let step { object.set(Key.step, .int(Int64(step))) }
+        return try JSONFile.encode(object, trailingNewline: false)
     }
 
     /// Checks `folder/name` against its record: it must be recorded, present, of the recorded size

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Engine
 import VITS
 
@@ -107,11 +108,11 @@ public enum CheckpointRunImporter {
         let step = checkpoint.step ?? 0
         try fm.createDirectory(at: out, withIntermediateDirectories: true)
         if let configData { try configData.write(to: out.appendingPathComponent("config.json"), options: .atomic) }
-        var provenance: [String: Any] = ["kind": "import", "source": file.standardizedFileURL.path, "layout": checkpoint.layout.rawValue,
-                                         "imported": ISO8601DateFormatter().string(from: Date())]
-        if let discriminatorSource { provenance["discriminator_source"] = discriminatorSource }
-        try JSONSerialization.data(withJSONObject: provenance, options: [.prettyPrinted, .sortedKeys])
-            .write(to: out.appendingPathComponent("provenance.json"), options: .atomic)
+        var provenance: JSONValue = ["kind": "import", "source": .string(file.standardizedFileURL.path),
+                                     "layout": .string(checkpoint.layout.rawValue),
+                                     "imported": .string(ISO8601DateFormatter().string(from: Date()))]
+        if let discriminatorSource { provenance.set("discriminator_source", .string(discriminatorSource)) }
+        try JSONFile.encode(provenance).write(to: out.appendingPathComponent("provenance.json"), options: .atomic)
         let store = try CheckpointStore(root: out.appendingPathComponent("checkpoints"))
         let folder = try store.write(step: step) { dir in
             try TensorFile.save(generator.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
@@ -120,9 +121,10 @@ public enum CheckpointRunImporter {
                 try TensorFile.save(discriminator.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                                     to: dir.appendingPathComponent("discriminator.safetensors"))
             }
-            var imported: [String: Any] = ["source": file.standardizedFileURL.path, "layout": checkpoint.layout.rawValue, "step": step]
-            if let lr = checkpoint.learningRate { imported["learning_rate"] = lr }
-            return try JSONSerialization.data(withJSONObject: ["imported": imported])
+            var imported: JSONValue = ["source": .string(file.standardizedFileURL.path), "layout": .string(checkpoint.layout.rawValue),
+                                       "step": .int(Int64(step))]
+            if let lr = checkpoint.learningRate { imported.set("learning_rate", .double(lr)) }
+            return try JSONWriter(style: .compact, sortedKeys: true).data(["imported": imported])
         }
         _ = try store.load(step: step)
         return Report(layout: checkpoint.layout.rawValue, step: step, folder: folder, generatorTensors: generator.count,

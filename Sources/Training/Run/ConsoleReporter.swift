@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,14 +15,14 @@ public struct ConsoleReporter: Sendable {
     public func banner(_ text: String) {
         switch mode {
         case .human: FileHandle.standardError.write(Data((text + "\n").utf8))
-        case .json: emit(["event": "banner", "message": text])
+        case .json: emit(["event": "banner", "message": .string(text)])
         case .quiet: break
         }
     }
 
     public func warning(_ text: String) {
         // Warnings are never silenced: they explain why a run did something unexpected.
-        if mode == .json { emit(["event": "warning", "message": text]) } else {
+        if mode == .json { emit(["event": "warning", "message": .string(text)]) } else {
             FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8))
         }
     }
@@ -32,10 +33,10 @@ public struct ConsoleReporter: Sendable {
         switch mode {
         case .quiet: return
         case .json:
-            var obj: [String: Any] = ["event": "status", "step": step, "max_steps": maxSteps,
-                                      "steps_per_second": stepsPerSecond, "lr": learningRate,
-                                      "eta_seconds": eta.isFinite ? eta : -1]
-            for (k, v) in losses { obj[k] = v.isFinite ? v : -1 }
+            var obj: JSONValue = ["event": "status", "step": .int(Int64(step)), "max_steps": .int(Int64(maxSteps)),
+                                  "steps_per_second": .double(stepsPerSecond), "lr": .double(learningRate),
+                                  "eta_seconds": .double(eta.isFinite ? eta : -1)]
+            for (k, v) in losses { obj.set(k, .double(v.isFinite ? v : -1)) }
             emit(obj)
         case .human:
             let width = String(maxSteps).count
@@ -63,8 +64,10 @@ public struct ConsoleReporter: Sendable {
         return "\(s)s"
     }
 
-    private func emit(_ obj: [String: Any]) {
-        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+    /// One compact, key-sorted line; a non-finite number (a rate before the first step) is written
+    /// as null, JSON having none.
+    private func emit(_ obj: JSONValue) {
+        if let data = try? JSONWriter(style: .compact, sortedKeys: true, nonFinite: .null).data(obj) {
             print(String(decoding: data, as: UTF8.self))
             fflush(nil)
         }

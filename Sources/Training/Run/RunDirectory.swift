@@ -28,9 +28,7 @@ public struct RunDirectory: Sendable {
         } catch {
             throw TrainingError.io("cannot create run folder \(root.path): \(error.localizedDescription)")
         }
-        guard (try? JSONSerialization.jsonObject(with: config)) is [String: Any] else {
-            throw TrainingError.invalidArgument("the config is not a JSON object")
-        }
+        _ = try RunConfig.parse(config, "the config")
         if let frozen = try? Data(contentsOf: run.configURL) {
             let changed = try RunConfig.significantDifferences(frozen: frozen, requested: config)
             if !changed.isEmpty {

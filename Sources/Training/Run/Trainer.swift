@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Audio
 
 /// What one optimization step reports back to the trainer.
@@ -88,8 +89,23 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Ranks of the job that wrote the state (nil: a single process, as before data-parallel training).
     public var ranks: Int?
     /// The task's state (RNG, schedules), opaque to the trainer.
-    public var task: JSONValue = .object([:])
+    public var task: JSONValue = .object([])
     public init() {}
+
+    /// Compact and key-sorted: the form handed between ranks and to `CheckpointStore`.
+    static let writer = JSONWriter(style: .compact, sortedKeys: true)
+
+    /// The trainer state of a loaded checkpoint; a bad value is reported with state.json's line and
+    /// the key (`trainer.step`).
+    static func read(_ checkpoint: CheckpointStore.Checkpoint) throws(JSONReadError) -> TrainerState {
+        if let node = checkpoint.trainer {
+            return try JSONFile.decode(TrainerState.self, from: node, file: checkpoint.stateURL.path, keyPath: "trainer")
+        }
+        return try JSONFile.decode(TrainerState.self, from: checkpoint.trainerState, file: checkpoint.stateURL.path)
+    }
+
+    /// The task's state as the JSON bytes `TrainingTask.loadCheckpoint` reads.
+    func taskStateData() throws(JSONWriteError) -> Data { try TrainerState.writer.data(task) }
 }
 
 /// Why `Trainer.run()` returned.
@@ -135,14 +151,14 @@ public final class Trainer {
             self.store = store
             state.configHash = try RunConfig.hash(try Data(contentsOf: run.configURL))
             if let checkpoint = try store.loadNewest(warn: { console.warning($0) }) {
-                let saved = try JSONDecoder().decode(TrainerState.self, from: checkpoint.trainerState)
+                let saved = try TrainerState.read(checkpoint)
                 if saved.configHash != state.configHash {
                     console.warning("checkpoint step \(checkpoint.step) was written under config hash \(saved.configHash), the run's config.json now hashes to \(state.configHash)")
                 }
                 if (saved.ranks ?? 1) != ranks {
                     throw TrainingError.configMismatch("checkpoint step \(checkpoint.step) of \(run.root.path) was written by a job of \(saved.ranks ?? 1) rank(s), this job has \(ranks): the global batch (train.batch_size × ranks) and the data order would change. Resume with the same rank count (mpirun -np \(saved.ranks ?? 1)), or fine-tune from this run into a new run folder")
                 }
-                let taskState = try JSONEncoder().encode(saved.task)
+                let taskState = try saved.taskStateData()
                 try task.loadCheckpoint(from: checkpoint.url, state: taskState)
                 checkpointFolder = checkpoint.url
                 let hash = state.configHash
@@ -160,11 +176,12 @@ public final class Trainer {
             guard let replicated = task as? ReplicatedTrainingTask else {
                 throw TrainingError.invalidArgument("this training task cannot run on several ranks")
             }
-            let shared = try ReplicaCheckpoint.share(replicas, state: try JSONEncoder().encode(state), checkpoint: checkpointFolder) { folder, data in
-                let saved = try JSONDecoder().decode(TrainerState.self, from: data)
-                try task.loadCheckpoint(from: folder, state: try JSONEncoder().encode(saved.task))
+            let shared = try ReplicaCheckpoint.share(replicas, state: try JSONFile.encode(state, writer: TrainerState.writer),
+                                                     checkpoint: checkpointFolder) { folder, data in
+                let saved = try JSONFile.decode(TrainerState.self, from: data, file: "the trainer state from rank 0")
+                try task.loadCheckpoint(from: folder, state: try saved.taskStateData())
             }
-            state = try JSONDecoder().decode(TrainerState.self, from: shared)
+            state = try JSONFile.decode(TrainerState.self, from: shared, file: "the trainer state from rank 0")
             try ReplicaCheckpoint.verify(replicas, fingerprint: replicated.replicaFingerprint(),
                                          when: state.step > 0 ? "after resuming at step \(state.step)" : "at the start")
             if writer { console.banner("\(replicas.size) ranks agree on the model (fingerprint checked)") }
@@ -281,8 +298,8 @@ public final class Trainer {
             let current = state
             try store.write(step: current.step) { folder in
                 var snapshot = current
-                snapshot.task = try JSONDecoder().decode(JSONValue.self, from: try task.saveCheckpoint(into: folder))
-                return try JSONEncoder().encode(snapshot)
+                snapshot.task = JSONValue(try JSONFile.parse(try task.saveCheckpoint(into: folder), file: "the training task's state"))
+                return try JSONFile.encode(snapshot, writer: TrainerState.writer)
             }
             store.prune(keepLast: settings.keepLast, protect: Set([state.bestStep].compactMap { $0 }))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Engine
 import Corpus
 import VITS
@@ -9,26 +10,24 @@ public enum RunSetup {
     /// The config with `data.n_speakers` taken from the data folder when the config leaves it at 0,
     /// `train.max_steps` from `--max-steps`, as canonical JSON.
     public static func effectiveConfig(_ raw: Data, data: URL, maxSteps: Int?) throws -> Data {
-        guard var root = try JSONSerialization.jsonObject(with: raw) as? [String: Any] else {
-            throw TrainingError.invalidArgument("the config is not a JSON object")
-        }
-        var dataSection = root["data"] as? [String: Any] ?? [:]
+        var root = try RunConfig.parse(raw, "the config")
+        var dataSection = root["data"] ?? .object([])
         let speakers = try CorpusDataset(directory: data, split: nil).speakers.count
-        if (dataSection["n_speakers"] as? NSNumber)?.intValue ?? 0 == 0 {
-            dataSection["n_speakers"] = speakers > 1 ? speakers : 0
+        if (dataSection["n_speakers"]?.intValue ?? 0) == 0 {
+            dataSection.set("n_speakers", .int(Int64(speakers > 1 ? speakers : 0)))
         }
-        root["data"] = dataSection
+        root.set("data", dataSection)
         if let maxSteps {
-            var train = root["train"] as? [String: Any] ?? [:]
-            train["max_steps"] = maxSteps
-            root["train"] = train
+            var train = root["train"] ?? .object([])
+            train.set("max_steps", .int(Int64(maxSteps)))
+            root.set("train", train)
         }
-        return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+        return try JSONFile.encode(root)
     }
 
     /// Opens the run folder and records the data's inventory and speakers and the run's provenance
     /// the first time (later starts keep them: they describe the run, not the current data).
-    public static func openRun(_ run: URL, config: Data, data: URL, provenance: [String: Any],
+    public static func openRun(_ run: URL, config: Data, data: URL, provenance: JSONValue,
                                allowConfigChange: Bool, console: ConsoleReporter) throws -> RunDirectory {
         let dir = try RunDirectory.open(run, config: config, allowConfigChange: allowConfigChange, warn: { console.warning($0) })
         let fm = FileManager.default
@@ -44,9 +43,9 @@ public enum RunSetup {
         let prov = dir.root.appendingPathComponent(RunLayout.provenanceFile)
         if !fm.fileExists(atPath: prov.path) {
             var p = provenance
-            p["corpus"] = data.standardizedFileURL.path
-            p["started"] = ISO8601DateFormatter().string(from: Date())
-            try JSONSerialization.data(withJSONObject: p, options: [.prettyPrinted, .sortedKeys]).write(to: prov, options: .atomic)
+            p.set("corpus", .string(data.standardizedFileURL.path))
+            p.set("started", .string(ISO8601DateFormatter().string(from: Date())))
+            try JSONFile.encode(p).write(to: prov, options: .atomic)
         }
         return dir
     }

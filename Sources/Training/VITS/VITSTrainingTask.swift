@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Engine
 import Corpus
 import Evaluation
@@ -431,12 +432,13 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
         CheckpointTestPause.reached(.optimizer)
         try TensorFile.save(optimizerD.stateTensors().sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                             to: folder.appendingPathComponent(RunLayout.discriminatorOptimizerFile))
-        return try JSONEncoder().encode(State(rng: rng.state, scheduleG: scheduleG.count, scheduleD: scheduleD.count,
-                                              learningRate: optimizerG.learningRate))
+        return try JSONFile.encode(State(rng: rng.state, scheduleG: scheduleG.count, scheduleD: scheduleD.count,
+                                              learningRate: optimizerG.learningRate),
+                                   writer: JSONWriter(style: .compact, sortedKeys: true), trailingNewline: false)
     }
 
     public func loadCheckpoint(from folder: URL, state: Data) throws {
-        let s = try JSONDecoder().decode(State.self, from: state)
+        let s = try JSONFile.decode(State.self, from: state, file: folder.appendingPathComponent(RunLayout.stateFile).path + " (trainer.task)")
         var g = try TensorFile.load(folder.appendingPathComponent(RunLayout.generatorFile))
         let loraURL = folder.appendingPathComponent(RunLayout.loraFile)
         if FileManager.default.fileExists(atPath: loraURL.path) {

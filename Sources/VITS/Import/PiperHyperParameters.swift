@@ -1,4 +1,5 @@
 import Foundation
+import Formats
 import Engine
 
 /// The architecture and training settings of a Piper voice, named as Piper's `VitsModel` names them
@@ -99,28 +100,31 @@ public struct PiperHyperParameters: Sendable, Equatable {
     /// The reference-format config (JSON text) of this architecture. Piper feeds the model phoneme
     /// ids with its own `_` padding, so `add_blank` is false.
     public func referenceConfig() -> Data {
-        let train: [String: Any] = [
-            "log_interval": 200, "eval_interval": 1000, "seed": seed, "epochs": 10000, "learning_rate": learningRate,
-            "betas": betas, "eps": eps, "batch_size": batchSize, "fp16_run": false, "lr_decay": lrDecay,
-            "segment_size": segmentSize, "init_lr_ratio": 1, "warmup_epochs": 0, "c_mel": cMel, "c_kl": cKl,
+        func int(_ v: Int) -> JSONValue { .int(Int64(v)) }
+        func ints(_ v: [Int]) -> JSONValue { .array(v.map(int)) }
+        let train: JSONValue = [
+            "log_interval": 200, "eval_interval": 1000, "seed": int(seed), "epochs": 10000, "learning_rate": .double(learningRate),
+            "betas": .array(betas.map(JSONValue.double)), "eps": .double(eps), "batch_size": int(batchSize), "fp16_run": false,
+            "lr_decay": .double(lrDecay), "segment_size": int(segmentSize), "init_lr_ratio": 1, "warmup_epochs": 0,
+            "c_mel": .double(cMel), "c_kl": .double(cKl),
         ]
-        var data: [String: Any] = [
-            "text_cleaners": [String](), "max_wav_value": 32768.0, "sampling_rate": sampleRate,
-            "filter_length": filterLength, "hop_length": hopLength, "win_length": winLength, "n_mel_channels": melChannels,
-            "mel_fmin": melFmin, "add_blank": false, "n_speakers": numSpeakers > 1 ? numSpeakers : 0, "cleaned_text": true,
+        let data: JSONValue = [
+            "text_cleaners": [], "max_wav_value": 32768.0, "sampling_rate": int(sampleRate),
+            "filter_length": int(filterLength), "hop_length": int(hopLength), "win_length": int(winLength),
+            "n_mel_channels": int(melChannels), "mel_fmin": .double(melFmin), "mel_fmax": melFmax.map(JSONValue.double) ?? .null,
+            "add_blank": false, "n_speakers": int(numSpeakers > 1 ? numSpeakers : 0), "cleaned_text": true,
         ]
-        data["mel_fmax"] = melFmax.map { $0 as Any } ?? NSNull()
-        let model: [String: Any] = [
-            "inter_channels": interChannels, "hidden_channels": hiddenChannels, "filter_channels": filterChannels,
-            "n_heads": nHeads, "n_layers": nLayers, "kernel_size": kernelSize, "p_dropout": pDropout,
-            "resblock": resblock, "resblock_kernel_sizes": resblockKernelSizes,
-            "resblock_dilation_sizes": resblockDilationSizes, "upsample_rates": upsampleRates,
-            "upsample_initial_channel": upsampleInitialChannel, "upsample_kernel_sizes": upsampleKernelSizes,
-            "n_layers_q": nLayersQ, "use_spectral_norm": useSpectralNorm, "gin_channels": numSpeakers > 1 ? ginChannels : 0,
-            "use_sdp": useSDP,
+        let model: JSONValue = [
+            "inter_channels": int(interChannels), "hidden_channels": int(hiddenChannels), "filter_channels": int(filterChannels),
+            "n_heads": int(nHeads), "n_layers": int(nLayers), "kernel_size": int(kernelSize), "p_dropout": .double(pDropout),
+            "resblock": .string(resblock), "resblock_kernel_sizes": ints(resblockKernelSizes),
+            "resblock_dilation_sizes": .array(resblockDilationSizes.map(ints)), "upsample_rates": ints(upsampleRates),
+            "upsample_initial_channel": int(upsampleInitialChannel), "upsample_kernel_sizes": ints(upsampleKernelSizes),
+            "n_layers_q": int(nLayersQ), "use_spectral_norm": .bool(useSpectralNorm),
+            "gin_channels": int(numSpeakers > 1 ? ginChannels : 0), "use_sdp": .bool(useSDP),
         ]
-        let root: [String: Any] = ["train": train, "data": data, "model": model]
-        return (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        // A non-finite value (a damaged checkpoint) cannot be written: empty data, which parsing then reports.
+        return (try? JSONFile.encode(["train": train, "data": data, "model": model] as JSONValue)) ?? Data()
     }
 
     public func config(source: String) throws(ModelImportError) -> VITSConfig {
