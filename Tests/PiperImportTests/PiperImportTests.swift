@@ -214,6 +214,9 @@ final class PiperImportTests: XCTestCase {
         let out = try temporaryFolder().appendingPathComponent("tiny")
         _ = try PiperVoiceImporter.importVoice(onnx: try fixture("tiny.onnx"), to: out)
         let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("piper.json"))) as! [String: Any]
+        // Piper's config is kept as it was (read once, through the JSON layer): equal to Foundation's reading of the file.
+        let original = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: try fixture("tiny.onnx.json"))) as? [String: Any])
+        XCTAssertEqual(NSDictionary(dictionary: try XCTUnwrap(sidecar["piper_config"] as? [String: Any])), NSDictionary(dictionary: original))
         let record = try XCTUnwrap(sidecar["import"] as? [String: Any])
         XCTAssertEqual(record["posterior_encoder"] as? Bool, false)
         XCTAssertEqual(record["discriminator"] as? Bool, false)

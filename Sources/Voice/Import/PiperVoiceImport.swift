@@ -18,11 +18,10 @@ public struct PiperVoiceConfig: Sendable {
     /// `espeak.voice` (`en-us`, `de`, …); nil for `phoneme_type: text` voices.
     public var espeakVoice: String?
     public var phonemeType: String
-    /// The file as it was, kept in the bundle's `piper.json`.
-    public var raw: [String: Any] { rawBox.value }
-    let rawBox: JSONBox
-
-    final class JSONBox: @unchecked Sendable { let value: [String: Any]; init(_ v: [String: Any]) { value = v } }
+    /// The file as parsed (the one parse, through `Formats.JSONParser`), kept in the bundle's `piper.json`.
+    public let document: JSONNode
+    /// `document` as Foundation objects, as the sidecar writer takes them.
+    public var raw: [String: Any] { document.foundationValue as? [String: Any] ?? [:] }
 
     /// Reads `VOICE.onnx.json` through the toolkit's JSON layer (`Formats.JSONParser`): every problem
     /// is reported with its line and key path, all at once (`en_US.onnx.json:12: phoneme_id_map.a:
@@ -35,11 +34,10 @@ public struct PiperVoiceConfig: Sendable {
         do { document = try JSONParser.parse(data, allowByteOrderMark: true) } catch {
             throw .corrupt("\(url.path): not valid JSON: \(error)")
         }
-        guard case .object(let members) = document.value,
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard case .object(let members) = document.value else {
             throw .corrupt("\(url.path): expected a JSON object (Piper's voice config), found \(document.typeName)")
         }
-        rawBox = JSONBox(root)
+        self.document = document
         let log = JSONIssueLog()
         let top = JSONSection(path: "", members: members, line: document.line, log: log)
         let audio = top.section("audio")
