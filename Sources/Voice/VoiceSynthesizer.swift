@@ -165,15 +165,23 @@ public final class VoiceSynthesizer {
         guard !tokens.isEmpty else { throw SynthesisError.emptyText("nothing to say: no token ids given") }
         let speaker = try voice.manifest.speakerID(options.speaker)
         let noise = GeneratorNoise(RandomGenerator(seed: options.seed))
+        let (out, n) = try speak(tokens.map { Int32(truncatingIfNeeded: $0) }, voice: voice, speaker: speaker, options: options, noise: noise)
+        return withExtendedLifetime(out) { Array(UnsafeBufferPointer(start: out.audio.pointer, count: n)) }
+    }
+
+    /// One model call on token ids as the model reads them (batch 1), for both the ids path and
+    /// the text path: the outputs, and how many of their samples are valid (frames × hop, within
+    /// the audio). `out.audio` must stay alive while those samples are read.
+    private static func speak(_ tokens: [Int32], voice: Voice, speaker: Int, options: SynthesisOptions,
+                              noise: GeneratorNoise) throws(SynthesisError) -> (out: InferenceOutputs, samples: Int) {
         let out: InferenceOutputs
         do {
-            out = try voice.model.infer(tokens: IntTensor(shape: [1, tokens.count], values: tokens.map { Int32(truncatingIfNeeded: $0) }),
-                                        tokenLengths: [tokens.count], speakers: voice.config.isMultiSpeaker ? [speaker] : nil,
+            out = try voice.model.infer(tokens: IntTensor(shape: [1, tokens.count], values: tokens), tokenLengths: [tokens.count],
+                                        speakers: voice.config.isMultiSpeaker ? [speaker] : nil,
                                         noiseScale: options.noiseScale, lengthScale: options.lengthScale,
                                         noiseScaleW: options.noiseScaleW, pitchScale: options.pitchScale, noise: noise)
-        } catch { throw SynthesisError.model("\(error)") }
-        let n = min(out.frameLengths[0] * voice.config.data.hopLength, out.audio.count)
-        return Array(UnsafeBufferPointer(start: out.audio.pointer, count: n))
+        } catch { throw .model("\(error)") }
+        return (out, min(out.frameLengths[0] * voice.config.data.hopLength, out.audio.count))
     }
 
     /// Synthesizes `text` piece by piece (`frontend.split`), handing each piece's audio to `sink`
@@ -204,17 +212,8 @@ public final class VoiceSynthesizer {
         }
         let noise = GeneratorNoise(RandomGenerator(seed: options.seed))
         let silence = Int((options.sentenceSilence * Double(voice.sampleRate)).rounded())
-        let hop = voice.config.data.hopLength
         for (i, (sentence, ids)) in spoken.enumerated() {
-            let tokens = modelTokens(ids)
-            let out: InferenceOutputs
-            do {
-                out = try voice.model.infer(tokens: IntTensor(shape: [1, tokens.count], values: tokens), tokenLengths: [tokens.count],
-                                            speakers: voice.config.isMultiSpeaker ? [speaker] : nil,
-                                            noiseScale: options.noiseScale, lengthScale: options.lengthScale,
-                                            noiseScaleW: options.noiseScaleW, pitchScale: options.pitchScale, noise: noise)
-            } catch { throw SynthesisError.model("\(error)") }
-            let n = min(out.frameLengths[0] * hop, out.audio.count)
+            let (out, n) = try Self.speak(modelTokens(ids), voice: voice, speaker: speaker, options: options, noise: noise)
             try withExtendedLifetime(out) {
                 try sink(SynthesizedChunk(index: i, count: spoken.count, text: sentence, silenceBefore: i > 0 ? silence : 0,
                                           samples: UnsafeBufferPointer(start: out.audio.pointer, count: n)))

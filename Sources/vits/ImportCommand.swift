@@ -33,11 +33,15 @@ struct ImportPiperCommand: ParsableCommand {
             from their shapes and the decoder's strides and dilations, and reads Piper's JSON config \
             (sample rate, inference scales, phoneme_id_map, speakers, espeak voice). A Piper ONNX file \
             has no posterior encoder and no discriminator: the bundle records that, and fine-tuning \
-            from it initialises them.
+            from it initialises them. A multi-speaker voice (a `sid` input and a speaker table \
+            emb_g) keeps the names of its speaker_id_map, checked against emb_g; choose one with \
+            `vits synthesize --speaker NAME` or an id.
 
             Example:
               vits import piper en_US-lessac-medium.onnx --out voices/lessac
               vits synthesize --voice voices/lessac --text "Hello there." -o hello.wav
+              vits import piper en_GB-vctk-medium.onnx --out voices/vctk
+              vits synthesize --voice voices/vctk --speaker p239 --text "Hello there." -o p239.wav
             """)
 
     @Argument(help: "The Piper voice's .onnx file.") var onnx: String

@@ -54,6 +54,130 @@ final class PiperImportTests: XCTestCase {
         }
     }
 
+    // MARK: a multi-speaker Piper voice
+
+    /// `multi.onnx.gz` holds the exporter's exact bytes, gzip-compressed (size budget): inflated
+    /// here with gzip(1) into a scratch folder, with its voice config beside it.
+    func multiSpeakerVoice(config edit: ((inout String) -> Void)? = nil) throws -> (onnx: URL, expected: [String: Any]) {
+        let folder = try temporaryFolder()
+        let onnx = folder.appendingPathComponent("multi.onnx")
+        FileManager.default.createFile(atPath: onnx.path, contents: nil)
+        let sink = try FileHandle(forWritingTo: onnx)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gzip.arguments = ["gzip", "-dc", try fixture("multi.onnx.gz").path]
+        gzip.standardOutput = sink
+        try gzip.run()
+        gzip.waitUntilExit()
+        try sink.close()
+        XCTAssertEqual(gzip.terminationStatus, 0, "gzip -dc multi.onnx.gz")
+        let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: try fixture("multi.expected.json"))) as? [String: Any])
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: onnx.path)[.size] as? Int)
+        XCTAssertEqual(size, expected["onnx_bytes"] as? Int, "inflated multi.onnx has the exporter's size")
+        var json = try String(contentsOf: try fixture("multi.onnx.json"), encoding: .utf8)
+        edit?(&json)
+        try Data(json.utf8).write(to: URL(fileURLWithPath: onnx.path + ".json"))
+        return (onnx, expected)
+    }
+
+    /// Each speaker id of an imported multi-speaker Piper voice, spoken through the path
+    /// `vits synthesize --ids --speaker` takes, equals onnxruntime's waveform for that `sid`.
+    func testImportedMultiSpeakerPiperVoiceEqualsOnnxRuntime() throws {
+        Engine.configure()
+        let (onnx, expected) = try multiSpeakerVoice()
+        let out = try temporaryFolder().appendingPathComponent("multi")
+        let report = try PiperVoiceImporter.importVoice(onnx: onnx, to: out)
+        XCTAssertEqual(report.manifest.speakers, [.init(id: 0, name: "p239"), .init(id: 1, name: "p240"), .init(id: 2, name: "3922")])
+        XCTAssertTrue(report.initialized.allSatisfy { $0.hasPrefix("dp.post_") || $0.hasPrefix("dp.flows.1.") }, "\(report.initialized)")
+        // The speaker table keeps its name; the cond layers of flow and duration predictor are recovered from their readers.
+        XCTAssertFalse(report.recovered.contains { $0.key == "emb_g.weight" })
+        XCTAssertTrue(report.recovered.contains { $0.key == "flow.flows.0.enc.cond_layer.weight" })
+        let voice = try VoiceLoader.load(out)
+        XCTAssertTrue(voice.config.isMultiSpeaker)
+        XCTAssertEqual(voice.config.data.nSpeakers, 3)
+        XCTAssertEqual(voice.config.model.ginChannels, 4)
+        XCTAssertEqual(voice.config.model.resblock, .one)
+        XCTAssertEqual(voice.config.model.upsampleRates, [8, 4])
+        XCTAssertEqual(voice.config.model.nLayers, 1)
+
+        let cases = try XCTUnwrap(expected["cases"] as? [[String: Any]])
+        XCTAssertEqual(cases.count, 3)
+        var spoken: [Int: [Float]] = [:]
+        for c in cases {
+            let ids = try XCTUnwrap(c["phoneme_ids"] as? [Int])
+            let speaker = try XCTUnwrap(c["speaker_id"] as? Int)
+            let (shape, want) = try Npy.read(contentsOf: try fixture(try XCTUnwrap(c["audio"] as? String)))
+            var options = SynthesisOptions(noiseScale: 0, lengthScale: 1, noiseScaleW: 0, seed: 1)
+            options.speaker = String(speaker)
+            let got = try VoiceSynthesizer.synthesize(tokens: ids, voice: voice, options: options)
+            XCTAssertEqual(got.count, shape.reduce(1, *), "speaker \(speaker): length (frames × hop) differs from onnxruntime's")
+            var worst: Float = 0
+            for i in 0..<min(got.count, want.count) { worst = max(worst, abs(got[i] - want[i])) }
+            XCTAssertLessThan(worst, 1e-3, "speaker \(speaker): max |ours − onnxruntime| over \(got.count) samples")
+            print("piper multi-speaker equality: speaker \(speaker), \(ids.count) ids, \(got.count) samples, max abs diff \(worst)")
+            spoken[speaker] = got
+        }
+        // Different speakers, different audio (lengths, as the duration predictor is conditioned too, or samples).
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            let x = try XCTUnwrap(spoken[a]), y = try XCTUnwrap(spoken[b])
+            let n = min(x.count, y.count)
+            let gap = (0..<n).reduce(Float(0)) { max($0, abs(x[$1] - y[$1])) }
+            XCTAssertTrue(x.count != y.count || gap > 0.1, "speakers \(a) and \(b) sound the same (max diff \(gap))")
+            print("speakers \(a) vs \(b): \(x.count) / \(y.count) samples, max diff over the common part \(gap)")
+        }
+    }
+
+    /// Speakers by name (`vits synthesize --speaker p240`) are the same as by id; a name that
+    /// looks like a number (LibriTTS-style "3922") is found by name; an unknown speaker is refused.
+    func testMultiSpeakerVoiceSelectsSpeakersByNameAndRefusesUnknownOnes() throws {
+        Engine.configure()
+        let (onnx, expected) = try multiSpeakerVoice()
+        let out = try temporaryFolder().appendingPathComponent("multi")
+        _ = try PiperVoiceImporter.importVoice(onnx: onnx, to: out)
+        let voice = try VoiceLoader.load(out)
+        let ids = try XCTUnwrap((expected["cases"] as? [[String: Any]])?.first?["phoneme_ids"] as? [Int])
+        func speak(_ speaker: String?) throws -> [Float] {
+            var options = SynthesisOptions(noiseScale: 0, lengthScale: 1, noiseScaleW: 0, seed: 1)
+            options.speaker = speaker
+            return try VoiceSynthesizer.synthesize(tokens: ids, voice: voice, options: options)
+        }
+        XCTAssertEqual(try voice.manifest.speakerID("p240"), 1)
+        XCTAssertEqual(try voice.manifest.speakerID("3922"), 2)
+        XCTAssertEqual(try speak("p240"), try speak("1"))
+        XCTAssertEqual(try speak("3922"), try speak("2"))
+        XCTAssertEqual(try speak(nil), try speak("p239"), "no --speaker: the first speaker")
+        for bad in ["3", "-1", "p241"] {
+            XCTAssertThrowsError(try voice.manifest.speakerID(bad), bad) { error in
+                XCTAssertEqual("\(error)", "unknown speaker '\(bad)'; this voice has: 0 (p239), 1 (p240), 2 (3922)")
+            }
+            XCTAssertThrowsError(try speak(bad), bad) { error in
+                guard case .unknownSpeaker? = error as? VoiceError else { return XCTFail("\(error)") }
+            }
+        }
+    }
+
+    /// A config whose speakers do not fit the graph's speaker embedding is refused, naming both.
+    func testMultiSpeakerConfigThatDisagreesWithTheModelIsRefused() throws {
+        let cases: [(edit: (inout String) -> Void, message: String)] = [
+            ({ $0 = $0.replacingOccurrences(of: "\"3922\": 2", with: "\"3922\": 5") },
+             "speaker_id_map.3922 is id 5, but the model has 3 speakers (ids 0…2)"),
+            ({ $0 = $0.replacingOccurrences(of: "\"num_speakers\": 3", with: "\"num_speakers\": 2") },
+             "num_speakers is 2, but the model's speaker embedding (emb_g) has 3 rows"),
+            ({ $0 = $0.replacingOccurrences(of: "\"3922\": 2", with: "\"3922\": 1") },
+             "speaker_id_map gives id 1 to both \"3922\" and \"p240\""),
+        ]
+        for (edit, message) in cases {
+            let (onnx, _) = try multiSpeakerVoice(config: edit)
+            XCTAssertThrowsError(try PiperVoiceImporter.importVoice(onnx: onnx, to: try temporaryFolder().appendingPathComponent("x"))) { error in
+                XCTAssertTrue("\(error)".contains("multi.onnx.json: " + message), "\(error)")
+            }
+        }
+        // Ids the map leaves out are named after their id.
+        let (onnx, _) = try multiSpeakerVoice { $0 = $0.replacingOccurrences(of: "\"p240\": 1,", with: "") }
+        let report = try PiperVoiceImporter.importVoice(onnx: onnx, to: try temporaryFolder().appendingPathComponent("x"))
+        XCTAssertEqual(report.manifest.speakers.map(\.name), ["p239", "speaker1", "3922"])
+    }
+
     /// The Piper config is read through the JSON layer: every problem at once, each with its line.
     func testBadPiperConfigIsReportedByLineAndKey() throws {
         let good = try PiperVoiceConfig(url: try fixture("tiny.onnx.json"))
@@ -90,6 +214,9 @@ final class PiperImportTests: XCTestCase {
         let out = try temporaryFolder().appendingPathComponent("tiny")
         _ = try PiperVoiceImporter.importVoice(onnx: try fixture("tiny.onnx"), to: out)
         let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("piper.json"))) as! [String: Any]
+        // Piper's config is kept as it was (read once, through the JSON layer): equal to Foundation's reading of the file.
+        let original = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: try fixture("tiny.onnx.json"))) as? [String: Any])
+        XCTAssertEqual(NSDictionary(dictionary: try XCTUnwrap(sidecar["piper_config"] as? [String: Any])), NSDictionary(dictionary: original))
         let record = try XCTUnwrap(sidecar["import"] as? [String: Any])
         XCTAssertEqual(record["posterior_encoder"] as? Bool, false)
         XCTAssertEqual(record["discriminator"] as? Bool, false)

@@ -18,11 +18,10 @@ public struct PiperVoiceConfig: Sendable {
     /// `espeak.voice` (`en-us`, `de`, …); nil for `phoneme_type: text` voices.
     public var espeakVoice: String?
     public var phonemeType: String
-    /// The file as it was, kept in the bundle's `piper.json`.
-    public var raw: [String: Any] { rawBox.value }
-    let rawBox: JSONBox
-
-    final class JSONBox: @unchecked Sendable { let value: [String: Any]; init(_ v: [String: Any]) { value = v } }
+    /// The file as parsed (the one parse, through `Formats.JSONParser`), kept in the bundle's `piper.json`.
+    public let document: JSONNode
+    /// `document` as Foundation objects, as the sidecar writer takes them.
+    public var raw: [String: Any] { document.foundationValue as? [String: Any] ?? [:] }
 
     /// Reads `VOICE.onnx.json` through the toolkit's JSON layer (`Formats.JSONParser`): every problem
     /// is reported with its line and key path, all at once (`en_US.onnx.json:12: phoneme_id_map.a:
@@ -35,11 +34,10 @@ public struct PiperVoiceConfig: Sendable {
         do { document = try JSONParser.parse(data, allowByteOrderMark: true) } catch {
             throw .corrupt("\(url.path): not valid JSON: \(error)")
         }
-        guard case .object(let members) = document.value,
-              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard case .object(let members) = document.value else {
             throw .corrupt("\(url.path): expected a JSON object (Piper's voice config), found \(document.typeName)")
         }
-        rawBox = JSONBox(root)
+        self.document = document
         let log = JSONIssueLog()
         let top = JSONSection(path: "", members: members, line: document.line, log: log)
         let audio = top.section("audio")
@@ -63,9 +61,15 @@ public struct PiperVoiceConfig: Sendable {
         }
         let numSymbols = top.optionalInt("num_symbols")
         let numSpeakers = top.int("num_speakers", default: 1)
+        if top.has("num_speakers"), numSpeakers < 1 { top.fail("num_speakers", "expected a speaker count ≥ 1, found \(numSpeakers)") }
         var speakers: [String: Int] = [:]
         if let map = top.section("speaker_id_map", required: false) {
-            for (name, _) in map.members { speakers[name] = map.int(name) }
+            for (name, _) in map.members {
+                let errorsBefore = log.errors.count
+                let id = map.int(name)
+                if log.errors.count == errorsBefore, id < 0 { map.fail(name, "expected a speaker id ≥ 0, found \(id)") }
+                speakers[name] = id
+            }
         }
         let espeakVoice = top.section("espeak", required: false)?.optionalString("voice")
         let phonemeType = top.optionalString("phoneme_type") ?? "espeak"
@@ -83,6 +87,35 @@ public struct PiperVoiceConfig: Sendable {
         speakerIDMap = speakers
         self.espeakVoice = espeakVoice
         self.phonemeType = phonemeType
+    }
+
+    /// The voice's speakers, checked against the model's speaker embedding (`emb_g` rows;
+    /// 1 without one): `num_speakers` must agree, every `speaker_id_map` id must be a row, and no
+    /// two names may share one. Piper names speakers after its dataset; an id the map does not name
+    /// is called `speakerN`. A single-speaker voice has no speaker list (unless the map names id 0).
+    public func speakers(modelSpeakers: Int, source: String) throws(VoiceError) -> [VoiceManifest.Speaker] {
+        guard numSpeakers == modelSpeakers || (modelSpeakers == 1 && numSpeakers <= 1) else {
+            throw .inventoryMismatch("\(source): num_speakers is \(numSpeakers), but the model's speaker embedding (emb_g) has "
+                                     + (modelSpeakers > 1 ? "\(modelSpeakers) rows" : "none (a single-speaker model)"))
+        }
+        var names = [String?](repeating: nil, count: modelSpeakers)
+        for (name, id) in speakerIDMap.sorted(by: { $0.value == $1.value ? $0.key < $1.key : $0.value < $1.value }) {
+            guard id < modelSpeakers else {
+                throw .inventoryMismatch("\(source): speaker_id_map.\(name) is id \(id), but the model has "
+                                         + (modelSpeakers > 1 ? "\(modelSpeakers) speakers (ids 0…\(modelSpeakers - 1))" : "a single speaker (id 0)"))
+            }
+            if let other = names[id] {
+                throw .inventoryMismatch("\(source): speaker_id_map gives id \(id) to both \"\(other)\" and \"\(name)\"")
+            }
+            names[id] = name
+        }
+        if modelSpeakers == 1 { return names[0].map { [VoiceManifest.Speaker(id: 0, name: $0)] } ?? [] }
+        let taken = Set(speakerIDMap.keys)
+        return names.enumerated().map { id, name in
+            var fallback = "speaker\(id)"
+            while taken.contains(fallback) { fallback += "_" }
+            return VoiceManifest.Speaker(id: id, name: name ?? fallback)
+        }
     }
 
     /// The inventory: symbol of each id (`phoneme_id_map` inverted). Ids no phoneme maps to are
@@ -166,7 +199,10 @@ public enum PiperVoiceImporter {
         }
         _ = negated
         let symbols = try piper.inventory(size: hp.numSymbols)
-        let speakers = piper.speakerIDMap.map { VoiceManifest.Speaker(id: $0.value, name: $0.key) }.sorted { $0.id < $1.id }
+        let speakers = try piper.speakers(modelSpeakers: hp.numSpeakers, source: configURL.path)
+        if hp.numSpeakers > 1, !model.inputs.contains("sid") {
+            throw VoiceError.corrupt("\(onnx.path): the graph has a speaker embedding (emb_g, \(hp.numSpeakers) speakers) but no `sid` input")
+        }
         var inference = VoiceManifest.InferenceDefaults()
         inference.noiseScale = piper.noiseScale
         inference.lengthScale = piper.lengthScale
