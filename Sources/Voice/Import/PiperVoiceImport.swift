@@ -20,8 +20,6 @@ public struct PiperVoiceConfig: Sendable {
     public var phonemeType: String
     /// The file as parsed (the one parse, through `Formats.JSONParser`), kept in the bundle's `piper.json`.
     public let document: JSONNode
-    /// `document` as Foundation objects, as the sidecar writer takes them.
-    public var raw: [String: Any] { document.foundationValue as? [String: Any] ?? [:] }
 
     /// Reads `VOICE.onnx.json` through the toolkit's JSON layer (`Formats.JSONParser`): every problem
     /// is reported with its line and key path, all at once (`en_US.onnx.json:12: phoneme_id_map.a:
@@ -222,12 +220,15 @@ public enum PiperVoiceImporter {
             + "\n## Imported\n\nFrom the Piper voice `\(onnx.lastPathComponent)`. The bundle has no posterior encoder and no "
             + "discriminator (a Piper ONNX file does not hold them); `\(sidecarName)` keeps Piper's config.\n"
         try VoiceBundle.write(to: out, manifest: manifest, weights: weights, storage: .f32, card: card)
-        let sidecar: [String: Any] = [
-            "piper_config": piper.raw,
-            "import": ["source": onnx.standardizedFileURL.path, "posterior_encoder": false, "discriminator": false,
-                       "initialized": initialized, "recovered": Dictionary(recovered.map { ($0.initializer, $0.key) }) { a, _ in a }],
+        let recoveredKeys = Dictionary(recovered.map { ($0.initializer, JSONValue.string($0.key)) }) { a, _ in a }
+        let sidecar: JSONValue = [
+            "piper_config": JSONValue(piper.document),
+            "import": [
+                "source": .string(onnx.standardizedFileURL.path), "posterior_encoder": false, "discriminator": false,
+                "initialized": .array(initialized.map(JSONValue.string)), "recovered": .object(recoveredKeys),
+            ],
         ]
-        try JSONSerialization.data(withJSONObject: sidecar, options: [.prettyPrinted, .sortedKeys])
+        try JSONWriter(style: .pretty, sortedKeys: true).data(sidecar)
             .write(to: out.appendingPathComponent(sidecarName), options: .atomic)
         _ = try VoiceLoader.load(out)
         return Report(manifest: manifest, parameters: weights.values.reduce(0) { $0 + $1.count },
