@@ -259,27 +259,12 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func superEncoder(forKey key: Key) -> Encoder { NodeEncoder(slot: slot.member(key.stringValue), codingPath: codingPath + [key]) }
 }
 
-struct UnkeyedEncoder: UnkeyedEncodingContainer {
+struct UnkeyedEncoder: UnkeyedEncodingContainer, LeafEncoding {
     let slot: EncodingSlot
     let codingPath: [CodingKey]
     var count: Int { if case .array(let a) = slot.content { return a.count } else { return 0 } }
 
-    private func put(_ v: JSONValue) { slot.appendItem().content = .leaf(v) }
-    mutating func encodeNil() throws { put(.null) }
-    mutating func encode(_ v: Bool) throws { put(.bool(v)) }
-    mutating func encode(_ v: String) throws { put(.string(v)) }
-    mutating func encode(_ v: Double) throws { put(.double(v)) }
-    mutating func encode(_ v: Float) throws { put(.float(v)) }
-    mutating func encode(_ v: Int) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int8) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int16) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int32) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int64) throws { put(.int(v)) }
-    mutating func encode(_ v: UInt) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt8) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt16) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt32) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt64) throws { put(.uint(v)) }
+    func put(_ v: JSONValue) { slot.appendItem().content = .leaf(v) }
     mutating func encode<T: Encodable>(_ v: T) throws {
         let index = count
         try slot.appendItem().set(v, codingPath: codingPath + [IndexKey(index)])
@@ -302,26 +287,34 @@ struct UnkeyedEncoder: UnkeyedEncodingContainer {
     }
 }
 
-struct SingleEncoder: SingleValueEncodingContainer {
+/// The primitive `encode` overloads of the two value containers, written once over `put`.
+protocol LeafEncoding {
+    func put(_ v: JSONValue)
+}
+
+extension LeafEncoding {
+    func encodeNil() throws { put(.null) }
+    func encode(_ v: Bool) throws { put(.bool(v)) }
+    func encode(_ v: String) throws { put(.string(v)) }
+    func encode(_ v: Double) throws { put(.double(v)) }
+    func encode(_ v: Float) throws { put(.float(v)) }
+    func encode(_ v: Int) throws { put(.int(Int64(v))) }
+    func encode(_ v: Int8) throws { put(.int(Int64(v))) }
+    func encode(_ v: Int16) throws { put(.int(Int64(v))) }
+    func encode(_ v: Int32) throws { put(.int(Int64(v))) }
+    func encode(_ v: Int64) throws { put(.int(v)) }
+    func encode(_ v: UInt) throws { put(.uint(UInt64(v))) }
+    func encode(_ v: UInt8) throws { put(.uint(UInt64(v))) }
+    func encode(_ v: UInt16) throws { put(.uint(UInt64(v))) }
+    func encode(_ v: UInt32) throws { put(.uint(UInt64(v))) }
+    func encode(_ v: UInt64) throws { put(.uint(v)) }
+}
+
+struct SingleEncoder: SingleValueEncodingContainer, LeafEncoding {
     let slot: EncodingSlot
     let codingPath: [CodingKey]
 
-    private func put(_ v: JSONValue) { slot.content = .leaf(v) }
-    mutating func encodeNil() throws { put(.null) }
-    mutating func encode(_ v: Bool) throws { put(.bool(v)) }
-    mutating func encode(_ v: String) throws { put(.string(v)) }
-    mutating func encode(_ v: Double) throws { put(.double(v)) }
-    mutating func encode(_ v: Float) throws { put(.float(v)) }
-    mutating func encode(_ v: Int) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int8) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int16) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int32) throws { put(.int(Int64(v))) }
-    mutating func encode(_ v: Int64) throws { put(.int(v)) }
-    mutating func encode(_ v: UInt) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt8) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt16) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt32) throws { put(.uint(UInt64(v))) }
-    mutating func encode(_ v: UInt64) throws { put(.uint(v)) }
+    func put(_ v: JSONValue) { slot.content = .leaf(v) }
     mutating func encode<T: Encodable>(_ v: T) throws { try slot.set(v, codingPath: codingPath) }
 }
 

@@ -262,7 +262,7 @@ func checkEntryKey(_ key: String) {
 }
 
 @usableFromInline
-func unassignedEntry(_ key: String) -> Never {
+func unassignedEntry<Value>(_ key: String) -> Value {
     preconditionFailure("module entry '\(key)' read before its initializer assigned it")
 }
 
@@ -289,10 +289,7 @@ public struct ModuleInfo<Value> {
 
     @inlinable
     public var wrappedValue: Value {
-        get {
-            guard let storage else { unassignedEntry(key) }
-            return storage
-        }
+        get { storage ?? unassignedEntry(key) }
         set { assign(newValue) }
     }
 
@@ -313,10 +310,24 @@ extension ModuleInfo: ModuleEntryDeclaration {
     }
 }
 
+/// What a declared tensor is: a parameter (trainable, `requiresGrad` set on assignment) or a buffer
+/// (in the state dict, no gradient, no optimizer update).
+public protocol TensorEntryRole {
+    static var isParameter: Bool { get }
+}
+public enum ParameterEntry: TensorEntryRole { public static let isParameter = true }
+public enum BufferEntry: TensorEntryRole { public static let isParameter = false }
+
 /// Declares a trainable parameter (`Tensor`, or `Tensor?` where nil declares nothing) under its
 /// PyTorch key. Assigning it sets `requiresGrad`, as registration always has.
+public typealias ParameterInfo<Value> = TensorInfo<Value, ParameterEntry>
+/// Declares a buffer — a tensor in the state dict that is not a parameter — under its PyTorch key
+/// (`Tensor`, or `Tensor?` where nil declares nothing).
+public typealias BufferInfo<Value> = TensorInfo<Value, BufferEntry>
+
+/// The one wrapper behind `ParameterInfo` and `BufferInfo`; `Role` says which.
 @propertyWrapper
-public struct ParameterInfo<Value> {
+public struct TensorInfo<Value, Role: TensorEntryRole> {
     public let key: String
     @usableFromInline var storage: Value?
 
@@ -327,60 +338,23 @@ public struct ParameterInfo<Value> {
 
     @inlinable
     public var wrappedValue: Value {
-        get {
-            guard let storage else { unassignedEntry(key) }
-            return storage
-        }
+        get { storage ?? unassignedEntry(key) }
         set { assign(newValue) }
     }
 
     @usableFromInline
     mutating func assign(_ value: Value) {
-        precondition(storage == nil, "parameter '\(key)' is declared once: assign it only once, in the initializer")
-        (value as? Tensor)?.requiresGrad = true
+        precondition(storage == nil, "\(Role.isParameter ? "parameter" : "buffer") '\(key)' is declared once: assign it only once, in the initializer")
+        if Role.isParameter { (value as? Tensor)?.requiresGrad = true }
         storage = value
     }
 }
 
-extension ParameterInfo: ModuleEntryDeclaration {
+extension TensorInfo: ModuleEntryDeclaration {
     var declaredEntry: DeclaredEntry? {
         guard let storage else { return nil }
-        return (storage as? Tensor).map { .parameter($0) } ?? .absent
-    }
-}
-
-/// Declares a buffer — a tensor in the state dict that is not a parameter (no gradient, no
-/// optimizer update) — under its PyTorch key (`Tensor`, or `Tensor?` where nil declares nothing).
-@propertyWrapper
-public struct BufferInfo<Value> {
-    public let key: String
-    @usableFromInline var storage: Value?
-
-    public init(key: String) where Value == Tensor { checkEntryKey(key); self.key = key }
-    public init(key: String) where Value == Tensor? { checkEntryKey(key); self.key = key }
-    public init(wrappedValue: Tensor, key: String) where Value == Tensor { self.init(key: key); self.wrappedValue = wrappedValue }
-    public init(wrappedValue: Tensor?, key: String) where Value == Tensor? { self.init(key: key); self.wrappedValue = wrappedValue }
-
-    @inlinable
-    public var wrappedValue: Value {
-        get {
-            guard let storage else { unassignedEntry(key) }
-            return storage
-        }
-        set { assign(newValue) }
-    }
-
-    @usableFromInline
-    mutating func assign(_ value: Value) {
-        precondition(storage == nil, "buffer '\(key)' is declared once: assign it only once, in the initializer")
-        storage = value
-    }
-}
-
-extension BufferInfo: ModuleEntryDeclaration {
-    var declaredEntry: DeclaredEntry? {
-        guard let storage else { return nil }
-        return (storage as? Tensor).map { .buffer($0) } ?? .absent
+        guard let tensor = storage as? Tensor else { return .absent }
+        return Role.isParameter ? .parameter(tensor) : .buffer(tensor)
     }
 }
 
