@@ -64,9 +64,8 @@ struct BenchModel: ParsableCommand {
         let optG = AdamW(parameters: netG.trainableParameters(), learningRate: t.learningRate, betas: (t.betas[0], t.betas[1]), eps: t.eps, weightDecay: 0.01)
         let optD = AdamW(parameters: netD.trainableParameters(), learningRate: t.learningRate, betas: (t.betas[0], t.betas[1]), eps: t.eps, weightDecay: 0.01)
         let mel = DifferentiableMel(config: cfg)
-        // mb_istft trains with the sub-band STFT loss too (VITSTrainingTask, docs/decoders.md).
-        let subbandLoss = cfg.model.decoder.kind == .mbISTFT
-            ? (pqmf: PQMF(subbands: cfg.model.decoder.subbands), loss: MultiResolutionSTFTLoss(cfg.train.subbandLoss)) : nil
+        // The waveform losses the trainer adds (mb_istft's sub-band loss, `c_stft`; docs/decoders.md).
+        let waveformLosses = WaveformLosses(config: cfg)
 
         // Random batch, longest first (as the collate sorts it).
         let frameLengths = (0..<batch).map { frames - 3 * $0 }
@@ -102,9 +101,7 @@ struct BenchModel: ParsableCommand {
             let lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(t.cMel))
             let lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(t.cKl)
             var total = lossGen + lossFM + lossMel + VITSLoss.duration(out.lLength) + lossKL
-            if let subbandLoss, let bands = out.yHatSubbands {
-                total = total + VITSLoss.subband(generatedBands: bands, target: ySlice, pqmf: subbandLoss.pqmf, loss: subbandLoss.loss)
-            }
+            for term in waveformLosses.terms(generated: out.yHat, generatedBands: out.yHatSubbands, target: ySlice) { total = total + term }
             netG.zeroGrad()
             total.backward()
             optG.step()

@@ -96,7 +96,7 @@ final class ISTFTDecoderTests: XCTestCase {
             var loss = (out.audio * (try tensor(fx, "w_o"))).sum()
             if kind == .mbISTFT {
                 let subband = VITSLoss.subband(generatedBands: try XCTUnwrap(out.subbands), target: try tensor(fx, "y"),
-                                               pqmf: PQMF(), loss: MultiResolutionSTFTLoss(.authors))
+                                               pqmf: PQMF(), loss: MultiResolutionSTFTLoss(.authorsSubband))
                 assertClose(subband.reshaped([1]), try tensor(fx, "loss_subband"), "\(name): loss_subband")
                 loss = loss + subband
             }
@@ -122,7 +122,7 @@ final class ISTFTDecoderTests: XCTestCase {
             XCTAssertEqual(config.model.decoder.kind, kind, name)
             XCTAssertEqual(config.model.decoder.istftNFFT, 16)
             XCTAssertEqual(config.model.decoder.istftHop, 4)
-            XCTAssertEqual(config.train.subbandLoss, .authors)
+            XCTAssertEqual(config.train.subbandLoss, .authorsSubband)
             XCTAssertFalse(config.warnings.contains { $0.contains("unknown key") }, "\(name): \(config.warnings)")
             let expected = try Fixtures.keyList("keys/\(name).dec.txt").map { "\($0.key) \($0.shape)" }
             let layout = try VITSParameters.generator(config, vocabularySize: 10).filter { $0.module == "dec" }.map { "\($0.key) \($0.shape)" }

@@ -78,8 +78,8 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
     let validationSet: CorpusDataset?
     let sampler: BucketSampler
     let mel: DifferentiableMel
-    /// The mb_istft decoder's sub-band STFT loss (PQMF analysis of the target + multi-resolution STFT), else nil.
-    let subbandLoss: (pqmf: PQMF, loss: MultiResolutionSTFTLoss)?
+    /// The sub-band (mb_istft) and full-band (`train.c_stft`) STFT losses the config selects.
+    let waveformLosses: WaveformLosses
     private var epochBatches: (epoch: Int, batches: [[Int]])?
     private let probes: [(name: String, tokens: [Int])]
     private let frozenDiscriminator: Bool
@@ -135,8 +135,7 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             warn("some utterances are shorter than the training segment (\(config.segmentFrames) frames); raise the first bucket boundary above it")
         }
         mel = DifferentiableMel(config: config)
-        subbandLoss = config.model.decoder.kind == .mbISTFT
-            ? (PQMF(subbands: config.model.decoder.subbands), MultiResolutionSTFTLoss(config.train.subbandLoss)) : nil
+        waveformLosses = WaveformLosses(config: config)
         var probes: [(String, [Int])] = []
         if trainSet.inventory.version == PhonemeInventory.v1.version, trainSet.inventory.symbols == PhonemeInventory.v1.symbols,
            let frontend = try? MandarinFrontend.bundled() {
@@ -249,16 +248,12 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             lossKL = lossKL * share.frames; lossDur = lossDur * share.tokens
         }
         var total = lossGen + lossFM + lossMel + lossDur + lossKL
-        // The authors add the sub-band loss (weight 1) for mb_istft only, not for ms_istft.
-        var lossSubband: Tensor?
-        if let subbandLoss, let bands = out.yHatSubbands {
-            // On several ranks its spectral-convergence part (a ratio of norms over the batch) is the
-            // shard's own, weighted by its share of items: close to, not equal to, the single process's.
-            var term = VITSLoss.subband(generatedBands: bands, target: ySlice, pqmf: subbandLoss.pqmf, loss: subbandLoss.loss)
-            if reducer != nil { term = term * share.items }
-            total = total + term
-            lossSubband = term
-        }
+        // The authors add the sub-band loss (weight 1) for mb_istft only, not for ms_istft. On several
+        // ranks the spectral-convergence parts (ratios of norms over the batch) are the shard's own,
+        // weighted by its share of items: close to, not equal to, the single process's.
+        var waveformTerms = waveformLosses.terms(generated: out.yHat, generatedBands: out.yHatSubbands, target: ySlice)
+        if reducer != nil { waveformTerms = waveformTerms.map { $0 * share.items } }
+        for term in waveformTerms { total = total + term }
         var pitchTerms: (logF0: Tensor, voicing: Tensor)?
         if let prediction = out.pitchPrediction, let f0 {
             var terms = PitchLoss.terms(prediction: prediction, f0: f0, mask: out.yMask)
@@ -273,7 +268,7 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
         optimizerG.zeroGrad()
         total.backward()
         let values = try globalValues([total.item, lossGen.item, lossFM.item, lossMel.item, lossKL.item, lossDur.item,
-                                       lossSubband?.item ?? 0, pitchTerms?.logF0.item ?? 0, pitchTerms?.voicing.item ?? 0])
+                                       pitchTerms?.logF0.item ?? 0, pitchTerms?.voicing.item ?? 0] + waveformTerms.map(\.item))
         try reducer?.sum(optimizerG.parameters.map(\.tensor))
         let normG = clip(generator.parameters())
         var losses: [String: Double] = [
@@ -281,11 +276,11 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
             "loss/g/fm": Double(values[2]), "loss/g/mel": Double(values[3]), "loss/g/kl": Double(values[4]),
             "loss/g/dur": Double(values[5]), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
         ]
-        if lossSubband != nil { losses["loss/g/subband"] = Double(values[6]) }
         if pitchTerms != nil {
-            losses["loss/g/pitch_f0"] = Double(values[7])
-            losses["loss/g/pitch_vuv"] = Double(values[8])
+            losses["loss/g/pitch_f0"] = Double(values[6])
+            losses["loss/g/pitch_vuv"] = Double(values[7])
         }
+        for (i, name) in waveformLosses.names.enumerated() { losses[name] = Double(values[8 + i]) }
         guard values[0].isFinite, normG.isFinite else {
             optimizerG.zeroGrad()
             return StepOutcome(losses: losses, applied: false)

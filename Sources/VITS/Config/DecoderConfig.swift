@@ -47,14 +47,35 @@ public struct DecoderSettings: Equatable, Sendable {
     }
 }
 
-/// The sub-band multi-resolution STFT loss resolutions (`train.fft_sizes`, `train.hop_sizes`,
-/// `train.win_lengths`; authors: [384, 683, 171], [30, 60, 10], [150, 300, 60], Hann windows).
-public struct SubbandLossSettings: Equatable, Sendable {
+/// The resolutions of a multi-resolution STFT loss (Hann windows): the mb_istft sub-band loss
+/// (`train.fft_sizes`, `train.hop_sizes`, `train.win_lengths`) and the full-band loss
+/// (`train.stft_fft_sizes`, `train.stft_hop_sizes`, `train.stft_win_lengths`).
+public struct STFTLossResolutions: Equatable, Sendable {
     public var fftSizes: [Int]
     public var hopSizes: [Int]
     public var winLengths: [Int]
 
-    public static let authors = SubbandLossSettings(fftSizes: [384, 683, 171], hopSizes: [30, 60, 10], winLengths: [150, 300, 60])
+    /// The MB-iSTFT-VITS authors' sub-band resolutions (at the band rate, 22050/4 Hz).
+    public static let authorsSubband = STFTLossResolutions(fftSizes: [384, 683, 171], hopSizes: [30, 60, 10], winLengths: [150, 300, 60])
+    /// Parallel WaveGAN's full-band resolutions (Yamamoto et al., ICASSP 2020): at 22.05 kHz the
+    /// 2048-point one resolves 10.8 Hz, fine enough to tell a harmonic series at 100 Hz from one at 86 Hz.
+    public static let parallelWaveGAN = STFTLossResolutions(fftSizes: [1024, 2048, 512], hopSizes: [120, 240, 50], winLengths: [600, 1200, 240])
+
+    /// Problems with these resolutions for signals of `length` samples, as messages.
+    func problems(signalLength length: Int, lengthName: String) -> [String] {
+        guard !fftSizes.isEmpty, fftSizes.count == hopSizes.count, fftSizes.count == winLengths.count else {
+            return ["expected fft sizes, hop sizes and window lengths of equal, non-zero length, found \(fftSizes.count), \(hopSizes.count), \(winLengths.count)"]
+        }
+        var found: [String] = []
+        for (i, (n, (h, w))) in zip(fftSizes, zip(hopSizes, winLengths)).enumerated() {
+            if n < 2 || n > 1 << 16 || h < 1 || w < 1 || w > n {
+                found.append("resolution \(i): expected 2 ≤ n_fft ≤ 65536, hop ≥ 1, 1 ≤ win_length ≤ n_fft, found \(n), \(h), \(w)")
+            } else if n / 2 >= length {
+                found.append("resolution \(i): n_fft \(n) needs \(lengthName) longer than \(n / 2) samples (reflect padding); it is \(length)")
+            }
+        }
+        return found
+    }
 }
 
 extension VITSConfig {
@@ -86,20 +107,35 @@ extension VITSConfig {
     }
 
     /// Reads the sub-band STFT loss keys of `train` (marking them known).
-    static func readSubbandLoss(_ s: JSONSection) -> SubbandLossSettings {
+    static func readSubbandLoss(_ s: JSONSection) -> STFTLossResolutions {
         s.markKnown(["fft_sizes", "hop_sizes", "win_lengths", "window"])
         if s.has("window"), s.string("window") != "hann_window" {
             s.fail("window", "only \"hann_window\" is supported for the sub-band STFT loss")
         }
-        let d = SubbandLossSettings.authors
-        return SubbandLossSettings(fftSizes: s.ints("fft_sizes", default: d.fftSizes), hopSizes: s.ints("hop_sizes", default: d.hopSizes),
-                                   winLengths: s.ints("win_lengths", default: d.winLengths))
+        return readResolutions(s, prefix: "", default: .authorsSubband)
     }
 
-    /// Checks of the decoder keys and the sub-band loss.
+    /// Reads the full-band STFT loss keys of `train` (`c_stft`, `stft_fft_sizes`, …).
+    static func readFullBandLoss(_ s: JSONSection) -> (weight: Double, resolutions: STFTLossResolutions) {
+        (s.double("c_stft", default: 0), readResolutions(s, prefix: "stft_", default: .parallelWaveGAN))
+    }
+
+    private static func readResolutions(_ s: JSONSection, prefix: String, default d: STFTLossResolutions) -> STFTLossResolutions {
+        STFTLossResolutions(fftSizes: s.ints(prefix + "fft_sizes", default: d.fftSizes), hopSizes: s.ints(prefix + "hop_sizes", default: d.hopSizes),
+                            winLengths: s.ints(prefix + "win_lengths", default: d.winLengths))
+    }
+
+    /// Checks of the decoder keys and the waveform losses.
     func decoderValidationIssues(lines: [String: Int]) -> [VITSConfigError.Issue] {
         var issues: [VITSConfigError.Issue] = []
         func fail(_ key: String, _ message: String) { issues.append(.init(keyPath: key, line: lines[key], message: message)) }
+        if !(train.cSTFT >= 0) || !train.cSTFT.isFinite {
+            fail("train.c_stft", "expected a weight ≥ 0 (0 turns the full-band STFT loss off), found \(train.cSTFT)")
+        } else if train.cSTFT > 0 {
+            for problem in train.stftLoss.problems(signalLength: train.segmentSize, lengthName: "train.segment_size") {
+                fail("train.stft_fft_sizes", problem)
+            }
+        }
         let dec = model.decoder
         guard dec.kind != .hifigan else { return issues }
         if dec.istftNFFT < 2 || dec.istftNFFT > 4096 || dec.istftNFFT % 2 != 0 {
@@ -116,18 +152,9 @@ extension VITSConfig {
             fail("model.upsample_initial_channel", "too few channels for the upsampling stages")
         }
         if dec.kind == .mbISTFT {
-            let loss = train.subbandLoss
-            if loss.fftSizes.isEmpty || loss.fftSizes.count != loss.hopSizes.count || loss.fftSizes.count != loss.winLengths.count {
-                fail("train.fft_sizes", "expected fft_sizes, hop_sizes and win_lengths of equal, non-zero length, found \(loss.fftSizes.count), \(loss.hopSizes.count), \(loss.winLengths.count)")
-            } else {
-                let bandLength = train.segmentSize / max(1, dec.subbands)
-                for (i, (n, (h, w))) in zip(loss.fftSizes, zip(loss.hopSizes, loss.winLengths)).enumerated() {
-                    if n < 2 || h < 1 || w < 1 || w > n {
-                        fail("train.fft_sizes", "resolution \(i): expected n_fft ≥ 2, hop ≥ 1, 1 ≤ win_length ≤ n_fft, found \(n), \(h), \(w)")
-                    } else if n / 2 >= bandLength {
-                        fail("train.fft_sizes", "resolution \(i): n_fft \(n) needs sub-band segments longer than \(n / 2) samples (reflect padding); train.segment_size / model.subbands is \(bandLength)")
-                    }
-                }
+            let bandLength = train.segmentSize / max(1, dec.subbands)
+            for problem in train.subbandLoss.problems(signalLength: bandLength, lengthName: "sub-band segments (train.segment_size / model.subbands)") {
+                fail("train.fft_sizes", problem)
             }
         }
         return issues

@@ -79,7 +79,13 @@ public struct TrainConfig: Equatable, Sendable {
     /// Weight of the pitch predictor's loss (`c_pitch`; models with `model.pitch_excitation` only).
     public var cPitch: Double = 1
     /// Sub-band STFT loss of the mb_istft decoder (`fft_sizes`, `hop_sizes`, `win_lengths`; DecoderConfig.swift).
-    public var subbandLoss: SubbandLossSettings = .authors
+    public var subbandLoss: STFTLossResolutions = .authorsSubband
+    /// Weight of the full-band multi-resolution STFT loss on the decoder's waveform (`c_stft`; 0: off).
+    /// The mel loss cannot tell a harmonic series at 100 Hz from one at 86 Hz below 1 kHz (its
+    /// filters there are ~80 Hz wide); a 2048-point STFT can (docs/decoders.md).
+    public var cSTFT: Double = 0
+    /// Its resolutions (`stft_fft_sizes`, `stft_hop_sizes`, `stft_win_lengths`; Parallel WaveGAN's by default).
+    public var stftLoss: STFTLossResolutions = .parallelWaveGAN
 }
 
 /// How `train.lr_decay` is applied.
@@ -258,6 +264,7 @@ extension VITSConfig {
         train.evalMCDItems = s.int("eval_mcd_items", default: train.evalMCDItems)
         train.cPitch = s.double("c_pitch", default: train.cPitch)
         train.subbandLoss = readSubbandLoss(s)
+        (train.cSTFT, train.stftLoss) = readFullBandLoss(s)
         return train
     }
 

@@ -10,7 +10,7 @@ import Engine
 public struct MultiResolutionSTFTLoss {
     public let plans: [STFTPlan]
 
-    public init(_ settings: SubbandLossSettings) {
+    public init(_ settings: STFTLossResolutions) {
         plans = zip(settings.fftSizes, zip(settings.hopSizes, settings.winLengths)).map { n, hw in
             STFTPlan(nFFT: n, hop: hw.0, winLength: hw.1)
         }
@@ -49,5 +49,48 @@ extension VITSLoss {
         let generated = generatedBands.slice(axis: 2, start: 0, end: length).reshaped([rows, length])
         let (sc, mag) = loss(generated: generated, target: targetBands.reshaped([rows, length]))
         return sc + mag
+    }
+}
+
+extension VITSLoss {
+    /// The full-band loss (`train.c_stft`): SC + log-magnitude of the multi-resolution STFT loss between
+    /// the decoder's waveform slices and the recordings', both [B, 1, T]. Unweighted.
+    public static func fullBand(generated: Tensor, target: Tensor, loss: MultiResolutionSTFTLoss) -> Tensor {
+        precondition(generated.shape == target.shape && generated.rank == 3 && generated.shape[1] == 1,
+                     "full-band STFT loss: generated \(generated.shape) and target \(target.shape) must both be [B, 1, T]")
+        let rows = generated.shape[0], length = generated.shape[2]
+        let (sc, mag) = loss(generated: generated.reshaped([rows, length]), target: target.reshaped([rows, length]))
+        return sc + mag
+    }
+}
+
+/// The generator's waveform losses besides the mel loss, as the config selects them: the mb_istft
+/// decoder's sub-band loss (weight 1, as its authors train it) and the full-band STFT loss
+/// (`train.c_stft` > 0). One place for the trainer and `vits bench model`.
+public struct WaveformLosses {
+    let subband: (pqmf: PQMF, loss: MultiResolutionSTFTLoss)?
+    let fullBand: (loss: MultiResolutionSTFTLoss, weight: Float)?
+
+    public init(config: VITSConfig) {
+        subband = config.model.decoder.kind == .mbISTFT
+            ? (PQMF(subbands: config.model.decoder.subbands), MultiResolutionSTFTLoss(config.train.subbandLoss)) : nil
+        fullBand = config.train.cSTFT > 0 ? (MultiResolutionSTFTLoss(config.train.stftLoss), Float(config.train.cSTFT)) : nil
+    }
+
+    /// The metric names of the terms `terms` returns, in its order.
+    public var names: [String] { (subband != nil ? ["loss/g/subband"] : []) + (fullBand != nil ? ["loss/g/stft"] : []) }
+
+    /// The weighted terms for the waveform slices `generated` (and the decoder's sub-bands) against
+    /// the recordings' `target` slices, all [B, 1, T]; in the order of `names`.
+    public func terms(generated: Tensor, generatedBands: Tensor?, target: Tensor) -> [Tensor] {
+        var terms: [Tensor] = []
+        if let subband {
+            guard let generatedBands else { preconditionFailure("the mb_istft decoder returned no sub-bands") }
+            terms.append(VITSLoss.subband(generatedBands: generatedBands, target: target, pqmf: subband.pqmf, loss: subband.loss))
+        }
+        if let fullBand {
+            terms.append(VITSLoss.fullBand(generated: generated, target: target, loss: fullBand.loss) * fullBand.weight)
+        }
+        return terms
     }
 }
