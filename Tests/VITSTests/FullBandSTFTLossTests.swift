@@ -20,13 +20,17 @@ final class FullBandSTFTLossTests: XCTestCase {
 
     /// A harmonic series at 100 Hz against one at 86 Hz (the frame rate of hop 256 at 22.05 kHz,
     /// where an untrained HiFi-GAN buzzes): the 2048-point resolution separates them far more
-    /// than a slightly louder copy of the right pitch.
+    /// than a copy of the right pitch 20 % too loud.
     func testWrongPitchCostsMoreThanWrongLevel() {
         Engine.configure()
+        // 30 harmonics plus a little white noise, so that no STFT bin sits at the magnitude floor
+        // (there the loss no longer scales with the gain).
+        let n = 8192, sr = 22050.0
+        let noise = RandomGenerator(seed: 11).randn([n]).scalars
         func harmonics(_ f0: Double, gain: Double = 1) -> Tensor {
-            let n = 8192, sr = 22050.0
             let values = (0..<n).map { i -> Float in
-                Float(gain * (1...30).reduce(0.0) { $0 + sin(2 * .pi * f0 * Double($1) * Double(i) / sr) / Double($1) } * 0.1)
+                let tone = (1...30).reduce(0.0) { $0 + sin(2 * .pi * f0 * Double($1) * Double(i) / sr) / Double($1) } * 0.1
+                return Float(gain * (tone + 1e-3 * Double(noise[i])))
             }
             return Tensor(shape: [1, 1, n], data: values)
         }
@@ -35,7 +39,7 @@ final class FullBandSTFTLossTests: XCTestCase {
         let wrongPitch = VITSLoss.fullBand(generated: harmonics(86), target: target, loss: loss).scalars[0]
         let louder = VITSLoss.fullBand(generated: harmonics(100, gain: 1.2), target: target, loss: loss).scalars[0]
         XCTAssertEqual(louder, 0.2 + log(1.2), accuracy: 1e-3)
-        XCTAssertGreaterThan(wrongPitch, 4 * louder)
+        XCTAssertGreaterThan(wrongPitch, 2 * louder)   // 0.99 against 0.38 in a numpy recomputation
     }
 
     func testConfigKeys() throws {
