@@ -113,6 +113,8 @@ public struct RecordedIssue: Sendable, Equatable, Codable {
 ///     issues.jsonl       entries skipped (or warned about) at import, per corpus
 ///     wavs/<speaker>/<utterance>.wav               16-bit PCM at data.json's rate
 ///     specs/<speaker>/<utterance>.safetensors      `spec` F32 [n_fft/2+1, frames]
+///     cache/<kind>/<speaker>/<utterance>.<ext>     derived per-utterance data later stages keep
+///                                                  (the trainer's F0 targets); safe to delete
 public struct DataFolder: Sendable {
     public let url: URL
     public init(_ url: URL) { self.url = url.standardizedFileURL }
@@ -127,6 +129,23 @@ public struct DataFolder: Sendable {
 
     static func wavPath(speaker: String, utterance: String) -> String { "wavs/\(speaker)/\(utterance).wav" }
     static func specPath(speaker: String, utterance: String) -> String { "specs/\(speaker)/\(utterance).safetensors" }
+
+    /// Where a later stage keeps data it derived from utterance `id` ("speaker/utterance"):
+    /// `cache/<kind>/<id>.<ext>`. `kind` names the producer and its version, so a changed producer
+    /// never reads an old file.
+    public func derivedCacheURL(kind: String, utterance id: String, ext: String) -> URL {
+        url.appendingPathComponent("cache").appendingPathComponent(kind).appendingPathComponent("\(id).\(ext)")
+    }
+
+    /// Writes a derived-cache file atomically (temporary file + rename), creating its folder.
+    public func writeDerivedCache(_ data: Data, to url: URL) throws(CorpusError) {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw .io("\(url.deletingLastPathComponent().path): cannot create: \(error.localizedDescription)")
+        }
+        try writeAtomically(data, to: url)
+    }
 
     // MARK: reading
 

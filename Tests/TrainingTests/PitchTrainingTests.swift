@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import Engine
 import Training
+import Corpus
 import VITS
 
 /// Pitch excitation inside the VITS training step: a tiny model with `model.pitch_excitation` on the
@@ -130,5 +131,37 @@ extension VITSTrainingTests {
             XCTAssertEqual(Double(f0[t]), expected, accuracy: expected / 100, "frame \(t)")
         }
         for t in 44..<frames { XCTAssertEqual(f0[t], 0, "frame \(t)") }
+    }
+
+    /// The F0 targets are kept in the data folder's derived cache and read back bit-exactly; a file
+    /// is used only when it was made from the same samples (its fingerprint), otherwise tracked anew.
+    func testF0TargetsAreCachedInTheDataFolder() throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("f0-cache-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: VITSTrainingTests.data, to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let set = try CorpusDataset(directory: copy, split: .train, addBlank: true)
+        let batch = try set.collate([0, 1])
+        let folder = DataFolder(copy)
+        func targets() -> PitchTargets { PitchTargets(sampleRate: set.info.sampleRate, hop: set.info.hopLength, store: folder) }
+
+        let tracked = targets().f0(for: batch).scalars
+        let files = batch.ids.map { folder.derivedCacheURL(kind: targets().trackerKind, utterance: $0, ext: "f0") }
+        for file in files { XCTAssertTrue(FileManager.default.fileExists(atPath: file.path), file.path) }
+        XCTAssertEqual(targets().f0(for: batch).scalars, tracked, "read back from the cache")
+        XCTAssertGreaterThan(tracked.filter { $0 > 0 }.count, 0, "the recordings are voiced somewhere")
+
+        // The cache is what is read: row 0's file with its F0 replaced (header kept) comes back as written.
+        var bytes = [UInt8](try Data(contentsOf: files[0]))
+        let frames = Int(batch.specLengths[0])
+        for t in 0..<frames { withUnsafeBytes(of: Float(123).bitPattern.littleEndian) { bytes.replaceSubrange(16 + 4 * t ..< 20 + 4 * t, with: $0) } }
+        try Data(bytes).write(to: files[0])
+        let fromCache = targets().f0(for: batch).scalars
+        XCTAssertEqual(Array(fromCache[0..<frames]), [Float](repeating: 123, count: frames))
+
+        // A file made from other samples (another fingerprint) is not used, and is replaced.
+        bytes[8] ^= 0xFF
+        try Data(bytes).write(to: files[0])
+        XCTAssertEqual(targets().f0(for: batch).scalars, tracked)
+        XCTAssertEqual(targets().f0(for: batch).scalars, tracked, "the rewritten file")
     }
 }

@@ -111,10 +111,13 @@ public struct TensorFingerprint {
     public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
     public init() {}
     public mutating func add(_ t: Tensor) {
-        let p = t.pointer
-        var h = value ^ UInt64(t.count)
-        p.withMemoryRebound(to: UInt32.self, capacity: t.count) { w in
-            for i in 0..<t.count { h = (h ^ UInt64(w[i])) &* 0x0000_0100_0000_01B3 }
+        add(UnsafeBufferPointer(start: t.pointer, count: t.count))
+    }
+    public mutating func add(_ values: UnsafeBufferPointer<Float>) {
+        var h = value ^ UInt64(values.count)
+        guard let base = values.baseAddress else { value = h; return }
+        base.withMemoryRebound(to: UInt32.self, capacity: values.count) { w in
+            for i in 0..<values.count { h = (h ^ UInt64(w[i])) &* 0x0000_0100_0000_01B3 }
         }
         value = h
     }

@@ -149,8 +149,8 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
         }
         self.probes = probes
         let pitch = config.model.pitch.enabled
-        trainPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength) : nil
-        validationPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength) : nil
+        trainPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength, store: trainSet.folder) : nil
+        validationPitch = pitch ? PitchTargets(sampleRate: config.data.samplingRate, hop: config.data.hopLength, store: trainSet.folder) : nil
     }
 
     static func intersperse(_ ids: [Int]) -> [Int] {
