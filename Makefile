@@ -46,9 +46,10 @@ bench: build
 	$(BIN) bench g2p --json
 
 ## bench-compare: ours vs the reference PyTorch VITS and librosa, interleaved, on a quiet machine only
-##   make bench-compare VITS_REPO=/path/to/jaywalnut310-vits [ROUNDS=5] [CORES=0]
+##   make bench-compare VITS_REPO=/path/to/jaywalnut310-vits [AUTHORS_REPO=/path/to/MB-iSTFT-VITS] [ROUNDS=5] [CORES=0]
+##   (without AUTHORS_REPO the iSTFT-decoder workloads are skipped)
 bench-compare: build
-	bash scripts/bench/compare.sh --vits $(BIN) --vits-repo "$(VITS_REPO)" --rounds $(or $(ROUNDS),5) --cores $(or $(CORES),0) --memory
+	bash scripts/bench/compare.sh --vits $(BIN) --vits-repo "$(VITS_REPO)" $(if $(AUTHORS_REPO),--authors-repo "$(AUTHORS_REPO)") --rounds $(or $(ROUNDS),5) --cores $(or $(CORES),0) --memory
 
 clean:
 	rm -rf .build out

@@ -2,6 +2,8 @@
 """SwiftVITS against the reference PyTorch VITS (and librosa), side by side, on one machine.
 
     scripts/bench/compare.sh --vits-repo /tmp/vits-ref [--rounds 5] [--cores 2] [--only train-tiny-sdp,synth-ljs]
+    scripts/bench/compare.sh --vits-repo /tmp/vits-ref --authors-repo /tmp/mbref \
+        --only synth-ljs,synth-ljs-mb-istft,dec-ljs,dec-ljs-mb-istft,train-ljs,train-ljs-mb-istft --rounds 5
 
 Every figure in the project's performance notes comes from this one command. What it guarantees:
 - interleaved: each round runs every workload once on each side, alternating which side goes first,
@@ -17,6 +19,14 @@ Every figure in the project's performance notes comes from this one command. Wha
 Prints a table of medians over the rounds (and the load each round saw); --json adds one JSON line per
 measurement. Developer tool: needs python3 with torch, numpy, librosa (pip) and a checkout of
 jaywalnut310/vits (fetch it; it is not part of this repository).
+
+The iSTFT decoders (docs/decoders.md): the *-istft workloads run the authors' config fixtures
+(Tests/VITSTests/Fixtures/configs/authors_ljs_*_vits.json) on our side and the authors' own code,
+MasayaKawamura/MB-iSTFT-VITS (--authors-repo; with scipy, not part of this repository), on the
+reference side; without --authors-repo they are skipped with a message. Their HiFi-GAN baselines are
+the ljs_base workloads (jaywalnut310/vits on the reference side: the authors' code has no HiFi-GAN).
+The decoder ratios of issue 16 (mb_istft RTF / HiFi-GAN RTF, HiFi-GAN generator step / mb_istft
+generator step) are printed for each side after the table, whenever both workloads of a ratio ran.
 """
 import argparse
 import json
@@ -30,26 +40,76 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CONFIGS = os.path.join(ROOT, "Tests", "VITSTests", "Fixtures", "configs")
 
 
+# Batch of the ljs-size training workloads (train-ljs*): one item keeps a 5-round run of the full-size
+# HiFi-GAN and MB-iSTFT steps on both sides within tens of minutes on two cores.
+LJS_TRAIN_BATCH = "1"
+
+
 def workload_table(args):
-    """name -> (our argv after the binary, reference argv after the script, [(label, our key, reference key)])."""
+    """name -> (our argv after the binary, reference argv after the script, [(label, our key, reference key)],
+    reference repository: "vits" (jaywalnut310/vits, --vits-repo) or "authors" (MB-iSTFT-VITS, --authors-repo)).
+    A key that is a tuple names fields to add up."""
     tiny = os.path.join(CONFIGS, "tiny-sdp.json")
     quick = os.path.join(ROOT, "recipes", "quickstart", "configs", "pretrain.json")
-    ljs = os.path.join(CONFIGS, "ljs_base.json")
     medium = os.path.join(ROOT, "scripts", "bench", "configs", "piper-medium.json")
     step_metrics = [("step s", "seconds", "seconds"), ("D step s", "d_step_seconds", "d_step_seconds"),
                     ("G step s", "g_step_seconds", "g_step_seconds")]
+    # The generator's whole share of a step: its forward (text/posterior encoders, flow, MAS, decoder on the
+    # segment, mel of ŷ) plus its losses, backward and AdamW ("G step s" above is the second part only).
+    generator = ("g_forward_seconds", "g_step_seconds")
+    ljs_step_metrics = step_metrics + [("G fwd+step s", generator, generator)]
     synth_metrics = [("RTF", "realtime_factor", "realtime_factor")]
     runs = str(args.runs)
-    return {
+    table = {
         "train-tiny-sdp": (["bench", "model", "--config", tiny, "--batch", "4", "--runs", runs, "--json"],
                            ["model", "--config", tiny, "--batch", "4", "--runs", runs], step_metrics),
         "train-quickstart": (["bench", "model", "--config", quick, "--batch", "4", "--runs", runs, "--json"],
                              ["model", "--config", quick, "--batch", "4", "--runs", runs], step_metrics),
-        "synth-ljs": (["bench", "synthesize", "--config", ljs, "--seconds", "9", "--runs", runs, "--json"],
-                      ["synthesize", "--config", ljs, "--seconds", "9", "--runs", runs], synth_metrics),
         "synth-piper-medium": (["bench", "synthesize", "--config", medium, "--seconds", "9", "--runs", runs, "--json"],
                                ["synthesize", "--config", medium, "--seconds", "9", "--runs", runs], synth_metrics),
     }
+    table = {name: entry + ("vits",) for name, entry in table.items()}
+    # synth-ljs, dec-ljs, train-ljs: HiFi-GAN at ljs_base size; the same against the iSTFT decoders of the
+    # authors' ljs configs (same text encoder, posterior encoder and flow; the authors' configs use the
+    # deterministic duration predictor, ljs_base the stochastic one).
+    decoders = [("", "ljs_base.json", "vits"), ("-istft", "authors_ljs_istft_vits.json", "authors"),
+                ("-mb-istft", "authors_ljs_mb_istft_vits.json", "authors"),
+                ("-ms-istft", "authors_ljs_ms_istft_vits.json", "authors")]
+    for suffix, file, repo in decoders:
+        config = os.path.join(CONFIGS, file)
+        table["synth-ljs" + suffix] = (
+            ["bench", "synthesize", "--config", config, "--seconds", "9", "--runs", runs, "--json"],
+            ["synthesize", "--config", config, "--seconds", "9", "--runs", runs], synth_metrics, repo)
+        table["dec-ljs" + suffix] = (
+            ["bench", "generator", "--config", config, "--seconds", "1", "--runs", runs, "--json"],
+            ["generator", "--config", config, "--seconds", "1", "--runs", runs], synth_metrics, repo)
+        table["train-ljs" + suffix] = (
+            ["bench", "model", "--config", config, "--batch", LJS_TRAIN_BATCH, "--runs", runs, "--json"],
+            ["model", "--config", config, "--batch", LJS_TRAIN_BATCH, "--runs", runs], ljs_step_metrics, repo)
+    return table
+
+
+# The ratios issue 16 asks of the MB-iSTFT decoder, and the same for the other iSTFT variants:
+# (label, numerator workload, denominator workload, metric label, target).
+DECODER_RATIOS = [
+    ("mb_istft RTF / HiFi-GAN RTF, synthesis", "synth-ljs-mb-istft", "synth-ljs", "RTF", "≤ 0.30"),
+    ("istft RTF / HiFi-GAN RTF, synthesis", "synth-ljs-istft", "synth-ljs", "RTF", ""),
+    ("ms_istft RTF / HiFi-GAN RTF, synthesis", "synth-ljs-ms-istft", "synth-ljs", "RTF", ""),
+    ("mb_istft RTF / HiFi-GAN RTF, decoder only", "dec-ljs-mb-istft", "dec-ljs", "RTF", ""),
+    ("istft RTF / HiFi-GAN RTF, decoder only", "dec-ljs-istft", "dec-ljs", "RTF", ""),
+    ("ms_istft RTF / HiFi-GAN RTF, decoder only", "dec-ljs-ms-istft", "dec-ljs", "RTF", ""),
+    ("HiFi-GAN / mb_istft generator step (G fwd+step)", "train-ljs", "train-ljs-mb-istft", "G fwd+step s", "≥ 1.5"),
+    ("HiFi-GAN / mb_istft whole training step", "train-ljs", "train-ljs-mb-istft", "step s", ""),
+    ("HiFi-GAN / istft generator step (G fwd+step)", "train-ljs", "train-ljs-istft", "G fwd+step s", ""),
+    ("HiFi-GAN / ms_istft generator step (G fwd+step)", "train-ljs", "train-ljs-ms-istft", "G fwd+step s", ""),
+]
+
+
+def metric_value(result, key):
+    """A field of a benchmark's JSON, or the sum of several (key a tuple); None when one is missing."""
+    keys = key if isinstance(key, tuple) else (key,)
+    values = [result.get(k) for k in keys]
+    return None if any(v is None for v in values) else sum(values)
 
 
 def pinned(argv, cores):
@@ -102,6 +162,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vits", default=os.path.join(ROOT, ".build", "release", "vits"), help="our binary")
     ap.add_argument("--vits-repo", required=True, help="checkout of jaywalnut310/vits (reference side)")
+    ap.add_argument("--authors-repo", default="",
+                    help="checkout of MasayaKawamura/MB-iSTFT-VITS, the reference side of the *-istft workloads "
+                         "(without it they are skipped)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (medians over rounds)")
     ap.add_argument("--runs", type=int, default=3, help="timed runs inside each benchmark process")
     ap.add_argument("--cores", type=int, default=0, help="pin both sides to the first N CPUs (0: all, unpinned)")
@@ -117,6 +180,8 @@ def main():
         sys.exit(f"{args.vits}: not an executable (swift build -c release --product vits)")
     if not os.path.isfile(os.path.join(args.vits_repo, "models.py")):
         sys.exit(f"{args.vits_repo}: not a checkout of jaywalnut310/vits (no models.py)")
+    if args.authors_repo and not os.path.isfile(os.path.join(args.authors_repo, "pqmf.py")):
+        sys.exit(f"{args.authors_repo}: not a checkout of MasayaKawamura/MB-iSTFT-VITS (no pqmf.py)")
     cores = os.cpu_count() or 1
     if args.cores < 0 or args.cores > cores:
         sys.exit(f"--cores must be in 0...{cores}")
@@ -126,9 +191,18 @@ def main():
     unknown = [n for n in names if n != "features" and n not in table]
     if unknown:
         sys.exit(f"unknown workload(s) {unknown}; known: {', '.join(list(table) + ['features'])}")
+    skipped = [n for n in names if n != "features" and table[n][3] == "authors" and not args.authors_repo]
+    if skipped:
+        print(f"skipping {', '.join(skipped)}: their reference side is the authors' MB-iSTFT-VITS code; "
+              "give its checkout with --authors-repo", file=sys.stderr)
+        names = [n for n in names if n not in skipped]
+        if not names:
+            sys.exit("nothing to run")
 
-    reference = [sys.executable, os.path.join(ROOT, "scripts", "bench", "vits_reference_bench.py"),
-                 "--vits-repo", args.vits_repo, "--threads", str(cores_in_use)]
+    script = os.path.join(ROOT, "scripts", "bench", "vits_reference_bench.py")
+    references = {"vits": [sys.executable, script, "--vits-repo", args.vits_repo, "--threads", str(cores_in_use)],
+                  "authors": [sys.executable, script, "--vits-repo", args.authors_repo, "--repo-kind", "authors",
+                              "--threads", str(cores_in_use)]}
     env = dict(os.environ)
     results = {n: {"ours": {}, "torch": {}} for n in names}   # workload -> side -> label -> [values]
     loads, workers_seen = [], set()
@@ -146,8 +220,9 @@ def main():
                 for side, key in (("ours", "vits_wall_median"), ("torch", "librosa_wall_median")):
                     results[name][side].setdefault("10-min log-mel s", []).append((pair[key], loaded))
                 continue
-            ours_argv, ref_argv, metrics = table[name]
-            sides = [("ours", pinned([args.vits] + ours_argv, args.cores)), ("torch", pinned(reference + ref_argv, args.cores))]
+            ours_argv, ref_argv, metrics, repo = table[name]
+            sides = [("ours", pinned([args.vits] + ours_argv, args.cores)),
+                     ("torch", pinned(references[repo] + ref_argv, args.cores))]
             if r % 2:
                 sides.reverse()
             for side, argv in sides:
@@ -155,7 +230,7 @@ def main():
                 if side == "ours" and "workers" in out:
                     workers_seen.add(out["workers"])
                 for label, ours_key, ref_key in metrics:
-                    value = out.get(ours_key if side == "ours" else ref_key)
+                    value = metric_value(out, ours_key if side == "ours" else ref_key)
                     if value is not None:
                         results[name][side].setdefault(label, []).append((value, loaded))
                 if args.json:
@@ -167,9 +242,9 @@ def main():
         for name in names:
             if name == "features":
                 continue
-            ours_argv, ref_argv, _ = table[name]
+            ours_argv, ref_argv, _, repo = table[name]
             memory[name] = (peak_rss_mib(pinned([args.vits] + ours_argv, args.cores)),
-                            peak_rss_mib(pinned(reference + ref_argv, args.cores)))
+                            peak_rss_mib(pinned(references[repo] + ref_argv, args.cores)))
 
     print()
     print(f"SwiftVITS vs reference, {args.rounds} interleaved rounds, {cores_in_use} of {cores} cores"
@@ -190,8 +265,29 @@ def main():
         if name in memory:
             mo, mr = memory[name]
             print(f"{name:<20} {'peak RSS MiB':<17} {mr:>10.0f} {mo:>10.0f} {mr / mo:>14.2f}×")
+    print_decoder_ratios(results, names)
     if any(x for _, x in loads):
         print("'!': measured on a loaded machine (--force); not a figure to report")
+
+
+def print_decoder_ratios(results, names):
+    """Issue 16's decoder ratios, each side's own (reference: the authors' iSTFT code over jaywalnut310/vits)."""
+    rows = []
+    for label, top, bottom, metric, target in DECODER_RATIOS:
+        if top not in names or bottom not in names:
+            continue
+        cells, flagged = [], False
+        for side in ("torch", "ours"):
+            a, b = results[top][side].get(metric, []), results[bottom][side].get(metric, [])
+            flagged = flagged or any(x for _, x in a + b)
+            cells.append(statistics.median(v for v, _ in a) / statistics.median(v for v, _ in b) if a and b else float("nan"))
+        rows.append((label, cells, target, flagged))
+    if not rows:
+        return
+    print()
+    print(f"{'decoder ratio (medians)':<50} {'reference':>10} {'ours':>10}  target")
+    for label, (ref, ours), target, flagged in rows:
+        print(f"{label:<50} {ref:>10.3f} {ours:>10.3f}  {target}{'  !' if flagged else ''}")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,30 @@
 #!/usr/bin/env python3
-"""PyTorch side of `vits bench model` and `vits bench synthesize --config`, for side-by-side numbers.
+"""PyTorch side of `vits bench model`, `vits bench synthesize --config` and `vits bench generator`,
+for side-by-side numbers.
 
-Runs the reference implementation (jaywalnut310/vits, MIT; give its checkout with --vits-repo, it is
-not part of this repository) on the same workloads as the Swift benchmarks: random weights,
-random data of the same shapes, same step order (train.py), median of --runs after one warm-up.
+Runs a reference implementation (not part of this repository; give its checkout with --vits-repo) on
+the same workloads as the Swift benchmarks: random weights, random data of the same shapes, same step
+order (train.py), median of --runs after one warm-up.
+- --repo-kind vits (default): jaywalnut310/vits (MIT), HiFi-GAN decoder;
+- --repo-kind authors: MasayaKawamura/MB-iSTFT-VITS (Apache-2.0), the authors' iSTFT, MB-iSTFT and
+  MS-iSTFT decoders (config keys istft_vits / mb_istft_vits / ms_istft_vits, subbands,
+  gen_istft_n_fft, gen_istft_hop_size); its training step adds the sub-band STFT loss when
+  mb_istft_vits is set (as their train_latest.py does), and its models return (o, o_mb, ...).
 
   python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/vits-ref model --config CONFIG.json --batch 4
   python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/vits-ref synthesize --config CONFIG.json --seconds 10
+  python3 scripts/bench/vits_reference_bench.py --vits-repo /tmp/mbref --repo-kind authors \
+      generator --config Tests/VITSTests/Fixtures/configs/authors_ljs_mb_istft_vits.json --seconds 1
 
 Needs torch, numpy, librosa (pip). The reference's Cython `monotonic_align` is replaced by a numpy
 version of the same algorithm, and the mel functions by torch.stft(return_complex=True) equivalents
 (the reference's calls no longer run on current torch/librosa); both are outside the timed model math
-except MAS, which is a small part of a step.
+except MAS, which is a small part of a step. The authors' 2022 code gets shims that change no math
+(install_authors_shims): `Tensor.cuda(...)` returns the tensor (their PQMF and MS-iSTFT decoder move
+buffers to CUDA), `scipy.signal.kaiser` is `scipy.signal.windows.kaiser` (moved in SciPy 1.13), and
+`torch.stft` without `return_complex` returns the real/imaginary layout their stft_loss.py indexes.
+Their decoders build a TorchSTFT and a PQMF (Kaiser filter design) on every forward call; that is
+their code and stays inside the timed region.
 """
 import argparse
 import json
@@ -56,6 +69,22 @@ def install_monotonic_align():
 
     module.maximum_path = maximum_path
     sys.modules["monotonic_align"] = module
+
+
+def install_authors_shims():
+    """Lets MasayaKawamura/MB-iSTFT-VITS (2022) run on a current CPU-only PyTorch and SciPy, same math."""
+    import scipy.signal
+    import scipy.signal.windows
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self
+    scipy.signal.kaiser = scipy.signal.windows.kaiser
+    plain_stft = torch.stft
+
+    def stft_real_imag(*args, **kwargs):
+        if "return_complex" in kwargs:
+            return plain_stft(*args, **kwargs)
+        return torch.view_as_real(plain_stft(*args, return_complex=True, **kwargs))
+
+    torch.stft = stft_real_imag
 
 
 def mel_functions(data):
@@ -131,10 +160,30 @@ def build_generator(models, hps, vocabulary):
                                  n_speakers=hps["data"]["n_speakers"], **hps["model"])
 
 
+def subband_loss_applies(hps):
+    """Their train_latest.py adds the sub-band STFT loss for mb_istft_vits only (not ms_istft_vits)."""
+    return bool(hps["model"].get("mb_istft_vits"))
+
+
+def generator_forward(args, net_g, *inputs):
+    """(y_hat, y_hat_mb or None, rest...) of SynthesizerTrn.forward for either repository."""
+    out = net_g(*inputs)
+    return out if args.repo_kind == "authors" else (out[0], None) + tuple(out[1:])
+
+
 def bench_model(args, hps):
     import commons
     import models
     from losses import discriminator_loss, feature_loss, generator_loss, kl_loss
+    subband_loss = None
+    if args.repo_kind == "authors" and subband_loss_applies(hps):
+        from losses import subband_stft_loss
+        from pqmf import PQMF
+        train_section = types.SimpleNamespace(**hps["train"])
+        loss_hps = types.SimpleNamespace(train=train_section)
+
+        def subband_loss(y, y_hat_mb):  # train_latest.py: PQMF analysis of the target segment, then the loss
+            return subband_stft_loss(loss_hps, PQMF(y.device).analysis(y), y_hat_mb)
     torch.manual_seed(1234)
     t, data = hps["train"], hps["data"]
     hop, segment = data["hop_length"], t["segment_size"]
@@ -157,10 +206,8 @@ def bench_model(args, hps):
 
     def step():
         t0 = time.perf_counter()
-        if sid is None:
-            y_hat, l_length, attn, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q) = net_g(x, token_lengths, spec, frame_lengths)
-        else:
-            y_hat, l_length, attn, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q) = net_g(x, token_lengths, spec, frame_lengths, sid)
+        inputs = (x, token_lengths, spec, frame_lengths) + ((sid,) if sid is not None else ())
+        y_hat, y_hat_mb, l_length, attn, ids_slice, x_mask, z_mask, (z, z_p, m_p, logs_p, m_q, logs_q) = generator_forward(args, net_g, *inputs)
         mel = spec_to_mel(spec)
         y_mel = commons.slice_segments(mel, ids_slice, segment // hop)
         y_hat_mel = mel_of_audio(y_hat.squeeze(1))
@@ -179,6 +226,8 @@ def bench_model(args, hps):
         loss_fm = feature_loss(fmap_r, fmap_g)
         loss_gen, _ = generator_loss(y_d_hat_g)
         loss_gen_all = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl
+        if subband_loss is not None:
+            loss_gen_all = loss_gen_all + subband_loss(y, y_hat_mb)
         optim_g.zero_grad()
         loss_gen_all.backward()
         optim_g.step()
@@ -189,6 +238,7 @@ def bench_model(args, hps):
     g_forward, d_step, g_step = sorted(phases["all"][1:], key=sum)[len(phases["all"][1:]) // 2]
     return {"bench": "model-torch", "config": args.config, "batch": B, "frames": T, "tokens": X, "runs": args.runs,
             "seconds": seconds, "g_forward_seconds": g_forward, "d_step_seconds": d_step, "g_step_seconds": g_step,
+            "repo_kind": args.repo_kind, "subband_loss": subband_loss is not None,
             "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
@@ -210,7 +260,7 @@ def bench_synthesize(args, hps):
     def infer(length_scale):
         torch.manual_seed(7)
         with torch.inference_mode():
-            o, attn, y_mask, _ = net_g.infer(x, lengths, sid=sid, noise_scale=0.667, length_scale=length_scale, noise_scale_w=0.8)
+            o = net_g.infer(x, lengths, sid=sid, noise_scale=0.667, length_scale=length_scale, noise_scale_w=0.8)[0]
         return o.shape[-1] / data["sampling_rate"]
 
     first = infer(1.0)
@@ -218,12 +268,40 @@ def bench_synthesize(args, hps):
     audio = infer(scale)
     seconds = median_time(lambda: infer(scale), args.runs)
     return {"bench": "synthesize-torch", "config": args.config, "tokens": len(ids), "audio_seconds": audio, "runs": args.runs,
-            "seconds": seconds, "realtime_factor": seconds / audio, "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "seconds": seconds, "realtime_factor": seconds / audio, "repo_kind": args.repo_kind,
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def bench_generator(args, hps):
+    """The decoder `dec` alone (inference, no gradients) on a random latent of --seconds of audio, as
+    `vits bench generator` times it (same frame count: round(seconds · rate / hop))."""
+    import models
+    torch.manual_seed(1234)
+    data, model = hps["data"], hps["model"]
+    net_g = build_generator(models, hps, args.vocabulary).eval()
+    dec = net_g.dec
+    frames = max(1, int(round(args.seconds * data["sampling_rate"] / data["hop_length"])))
+    z = torch.randn(args.batch, model["inter_channels"], frames)
+    g = torch.randn(args.batch, model["gin_channels"], 1) if model.get("gin_channels", 0) > 0 else None
+
+    def decode():
+        with torch.inference_mode():
+            dec(z, g=g)
+
+    seconds = median_time(decode, args.runs)
+    audio = frames * data["hop_length"] * args.batch / data["sampling_rate"]
+    return {"bench": "generator-torch", "config": args.config, "decoder": type(dec).__name__, "frames": frames,
+            "batch": args.batch, "audio_seconds": audio, "runs": args.runs, "seconds": seconds,
+            "realtime_factor": seconds / audio, "repo_kind": args.repo_kind,
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--vits-repo", required=True, help="checkout of jaywalnut310/vits")
+    parser.add_argument("--vits-repo", required=True,
+                        help="checkout of jaywalnut310/vits, or of MasayaKawamura/MB-iSTFT-VITS with --repo-kind authors")
+    parser.add_argument("--repo-kind", choices=["vits", "authors"], default="vits",
+                        help="vits: jaywalnut310/vits (HiFi-GAN); authors: MasayaKawamura/MB-iSTFT-VITS (iSTFT decoders)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own, = cores)")
     sub = parser.add_subparsers(dest="bench", required=True)
     m = sub.add_parser("model")
@@ -239,18 +317,34 @@ def main():
     s.add_argument("--tokens", type=int, default=150)
     s.add_argument("--vocabulary", type=int, default=220)
     s.add_argument("--runs", type=int, default=3)
+    g = sub.add_parser("generator")
+    g.add_argument("--config", required=True)
+    g.add_argument("--seconds", type=float, default=1.0)
+    g.add_argument("--batch", type=int, default=1)
+    g.add_argument("--vocabulary", type=int, default=220)
+    g.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     sys.path.insert(0, args.vits_repo)
     install_monotonic_align()
+    if args.repo_kind == "authors":
+        install_authors_shims()
     with open(args.config) as f:
         hps = json.load(f)
+    decoder_keys = ("istft_vits", "mb_istft_vits", "ms_istft_vits")
+    if args.repo_kind == "authors" and not any(hps["model"].get(key) for key in decoder_keys):
+        sys.exit(f"{args.config}: the authors' code needs one of model.{', model.'.join(decoder_keys)} set to true "
+                 "(it has no HiFi-GAN decoder; run HiFi-GAN configs with --repo-kind vits)")
+    if args.repo_kind == "vits" and any(hps["model"].get(key) for key in decoder_keys):
+        sys.exit(f"{args.config}: an iSTFT decoder config; jaywalnut310/vits would silently build HiFi-GAN. "
+                 "Give a checkout of MasayaKawamura/MB-iSTFT-VITS with --repo-kind authors")
     # SwiftVITS's discriminator extensions: taken out of the generator's keyword arguments here and
     # applied to the reference discriminator by reference_discriminator() (synthesis never uses it).
     hps["discriminator"] = {key: hps["model"].pop(key) for key in ("discriminator_width_multiplier", "discriminator_periods")
                             if key in hps["model"]}
-    result = bench_model(args, hps) if args.bench == "model" else bench_synthesize(args, hps)
+    bench = {"model": bench_model, "synthesize": bench_synthesize, "generator": bench_generator}[args.bench]
+    result = bench(args, hps)
     result["cpu_seconds"] = statistics.median(CPU_SECONDS)
     print(json.dumps(result))
 
