@@ -310,7 +310,13 @@ public final class ReferenceCheck {
         let lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(config.train.cMel))
         let lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(config.train.cKl)
         let lossDur = VITSLoss.duration(out.lLength)
-        let total = gen.total + fm + lossMel + lossDur + lossKL
+        // The decoder's waveform losses the config selects (mb_istft: the sub-band STFT loss, weight 1,
+        // added last as the authors' train_latest.py does).
+        let waveform = WaveformLosses(config: config)
+        if let yMB = waveform.subbandTarget(ySlice) { compare("y_mb", yMB, .forward) }
+        let waveTerms = waveform.terms(generated: out.yHat, generatedBands: out.yHatSubbands, target: ySlice)
+        for (name, term) in zip(waveform.names, waveTerms) { compare(Self.fixtureLossName(name), term, .forward) }
+        let total = waveTerms.reduce(gen.total + fm + lossMel + lossDur + lossKL, +)
         compare("loss_gen", gen.total, .forward); compare("losses_gen", Tensor.stack(gen.terms), .forward)
         compare("loss_fm", fm, .forward); compare("loss_mel", lossMel, .forward); compare("loss_kl", lossKL, .forward)
         compare("loss_dur", lossDur, .forward); compare("loss_gen_all", total, .forward)
@@ -354,7 +360,8 @@ public final class ReferenceCheck {
             let fmS = VITSLoss.featureMatching(real: realS.featureMaps, generated: fakeS.featureMaps)
             let melS = VITSLoss.mel(target: yMel, generated: mel(again.yHat), weight: Float(t.cMel))
             let klS = VITSLoss.kl(zP: again.zP, logsQ: again.logsQ, mP: again.mP, logsP: again.logsP, mask: again.yMask) * Float(t.cKl)
-            let totalS = genS.total + fmS + melS + VITSLoss.duration(again.lLength) + klS
+            let waveS = waveform.terms(generated: again.yHat, generatedBands: again.yHatSubbands, target: ySlice)
+            let totalS = waveS.reduce(genS.total + fmS + melS + VITSLoss.duration(again.lLength) + klS, +)
             compare("step.loss_gen", genS.total, .forward); compare("step.losses_gen", Tensor.stack(genS.terms), .forward)
             compare("step.loss_fm", fmS, .forward); compare("step.loss_gen_all", totalS, .forward)
             totalS.backward()
@@ -404,6 +411,11 @@ public final class ReferenceCheck {
         }
         for i in before..<lines.count { lines[i].name = "infer." + lines[i].name }
         accountForFixtureTensors()
+    }
+
+    /// The fixture name of a `WaveformLosses` term: `loss/g/subband` → `loss_subband` (train_latest.py's name).
+    static func fixtureLossName(_ metric: String) -> String {
+        "loss_" + (metric.split(separator: "/").last.map(String.init) ?? metric)
     }
 
     /// A line for the recorded draws: all of them must have been consumed, none left over.
