@@ -222,10 +222,17 @@ public final class ReferenceCheck {
         // Generator: key layout first, then the weights strictly.
         let netG = SynthesizerTrn(config: config, vocabularySize: vocabulary, generator: RandomGenerator(seed: 0))
         let expected = try VITSParameters.generator(config, vocabularySize: vocabulary)
+        // Parameters in state-dict order; buffers (ms_istft's `dec.updown_filter`) by key and shape.
         let ours = netG.namedParameters().map { ($0.0, $0.1.shape) }
-        let layoutOK = ours.map(\.0) == expected.map(\.key) && ours.map(\.1) == expected.map(\.shape)
+        let expectedParameters = expected.filter { !$0.isBuffer }
+        let parameterKeys = Set(ours.map(\.0))
+        let ourBuffers = netG.stateDict().filter { !parameterKeys.contains($0.key) }.mapValues(\.shape)
+        let expectedBuffers = Dictionary(expected.filter(\.isBuffer).map { ($0.key, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        let layoutOK = ours.map(\.0) == expectedParameters.map(\.key) && ours.map(\.1) == expectedParameters.map(\.shape)
+            && ourBuffers == expectedBuffers
         add("layout.generator", layoutOK ? 0 : 1, layoutOK ? 0 : 1, layoutOK ? .pass : .fail,
-            layoutOK ? "\(ours.count) keys" : "module keys/shapes differ from the reference layout")
+            layoutOK ? "\(ours.count) parameters, \(ourBuffers.count) buffers"
+                     : "module keys/shapes differ from the reference layout")
         try netG.load(fixture.generatorWeights(), strict: true)
         netG.eval()   // the fixture ran with dropout off
         let netD = try MultiPeriodDiscriminator(config: config, generator: RandomGenerator(seed: 0))
