@@ -222,10 +222,17 @@ public final class ReferenceCheck {
         // Generator: key layout first, then the weights strictly.
         let netG = SynthesizerTrn(config: config, vocabularySize: vocabulary, generator: RandomGenerator(seed: 0))
         let expected = try VITSParameters.generator(config, vocabularySize: vocabulary)
+        // Parameters in state-dict order; buffers (ms_istft's `dec.updown_filter`) by key and shape.
         let ours = netG.namedParameters().map { ($0.0, $0.1.shape) }
-        let layoutOK = ours.map(\.0) == expected.map(\.key) && ours.map(\.1) == expected.map(\.shape)
+        let expectedParameters = expected.filter { !$0.isBuffer }
+        let parameterKeys = Set(ours.map(\.0))
+        let ourBuffers = netG.stateDict().filter { !parameterKeys.contains($0.key) }.mapValues(\.shape)
+        let expectedBuffers = Dictionary(expected.filter(\.isBuffer).map { ($0.key, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        let layoutOK = ours.map(\.0) == expectedParameters.map(\.key) && ours.map(\.1) == expectedParameters.map(\.shape)
+            && ourBuffers == expectedBuffers
         add("layout.generator", layoutOK ? 0 : 1, layoutOK ? 0 : 1, layoutOK ? .pass : .fail,
-            layoutOK ? "\(ours.count) keys" : "module keys/shapes differ from the reference layout")
+            layoutOK ? "\(ours.count) parameters, \(ourBuffers.count) buffers"
+                     : "module keys/shapes differ from the reference layout")
         try netG.load(fixture.generatorWeights(), strict: true)
         netG.eval()   // the fixture ran with dropout off
         let netD = try MultiPeriodDiscriminator(config: config, generator: RandomGenerator(seed: 0))
@@ -310,7 +317,13 @@ public final class ReferenceCheck {
         let lossMel = VITSLoss.mel(target: yMel, generated: yHatMel, weight: Float(config.train.cMel))
         let lossKL = VITSLoss.kl(zP: out.zP, logsQ: out.logsQ, mP: out.mP, logsP: out.logsP, mask: out.yMask) * Float(config.train.cKl)
         let lossDur = VITSLoss.duration(out.lLength)
-        let total = gen.total + fm + lossMel + lossDur + lossKL
+        // The decoder's waveform losses the config selects (mb_istft: the sub-band STFT loss, weight 1,
+        // added last as the authors' train_latest.py does).
+        let waveform = WaveformLosses(config: config)
+        if let yMB = waveform.subbandTarget(ySlice) { compare("y_mb", yMB, .forward) }
+        let waveTerms = waveform.terms(generated: out.yHat, generatedBands: out.yHatSubbands, target: ySlice)
+        for (name, term) in zip(waveform.names, waveTerms) { compare(Self.fixtureLossName(name), term, .forward) }
+        let total = waveTerms.reduce(gen.total + fm + lossMel + lossDur + lossKL, +)
         compare("loss_gen", gen.total, .forward); compare("losses_gen", Tensor.stack(gen.terms), .forward)
         compare("loss_fm", fm, .forward); compare("loss_mel", lossMel, .forward); compare("loss_kl", lossKL, .forward)
         compare("loss_dur", lossDur, .forward); compare("loss_gen_all", total, .forward)
@@ -354,7 +367,8 @@ public final class ReferenceCheck {
             let fmS = VITSLoss.featureMatching(real: realS.featureMaps, generated: fakeS.featureMaps)
             let melS = VITSLoss.mel(target: yMel, generated: mel(again.yHat), weight: Float(t.cMel))
             let klS = VITSLoss.kl(zP: again.zP, logsQ: again.logsQ, mP: again.mP, logsP: again.logsP, mask: again.yMask) * Float(t.cKl)
-            let totalS = genS.total + fmS + melS + VITSLoss.duration(again.lLength) + klS
+            let waveS = waveform.terms(generated: again.yHat, generatedBands: again.yHatSubbands, target: ySlice)
+            let totalS = waveS.reduce(genS.total + fmS + melS + VITSLoss.duration(again.lLength) + klS, +)
             compare("step.loss_gen", genS.total, .forward); compare("step.losses_gen", Tensor.stack(genS.terms), .forward)
             compare("step.loss_fm", fmS, .forward); compare("step.loss_gen_all", totalS, .forward)
             totalS.backward()
@@ -404,6 +418,11 @@ public final class ReferenceCheck {
         }
         for i in before..<lines.count { lines[i].name = "infer." + lines[i].name }
         accountForFixtureTensors()
+    }
+
+    /// The fixture name of a `WaveformLosses` term: `loss/g/subband` → `loss_subband` (train_latest.py's name).
+    static func fixtureLossName(_ metric: String) -> String {
+        "loss_" + (metric.split(separator: "/").last.map(String.init) ?? metric)
     }
 
     /// A line for the recorded draws: all of them must have been consumed, none left over.

@@ -77,6 +77,12 @@ public struct WaveformLosses {
         fullBand = config.train.cSTFT > 0 ? (MultiResolutionSTFTLoss(config.train.stftLoss), Float(config.train.cSTFT)) : nil
     }
 
+    /// The sub-band loss's target: the recordings' slices [B, 1, T] split by PQMF analysis into
+    /// [B, S, T/S] (mb_istft only; nil when the config has no sub-band loss).
+    public func subbandTarget(_ target: Tensor) -> Tensor? {
+        subband.map { s in noGrad { s.pqmf.analysis(target) } }
+    }
+
     /// The metric names of the terms `terms` returns, in its order.
     public var names: [String] { (subband != nil ? ["loss/g/subband"] : []) + (fullBand != nil ? ["loss/g/stft"] : []) }
 

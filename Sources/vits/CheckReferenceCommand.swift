@@ -16,6 +16,11 @@ struct CheckReferenceCommand: ParsableCommand {
             recorded noise. The whole training step (forward, losses, every G and D gradient, one AdamW step of \
             each) and inference are recomputed with the recorded noise and compared.
 
+            The decoder comes from the config: HiFi-GAN (reference VITS) or one of the MB-iSTFT-VITS variants \
+            (istft, mb_istft, ms_istft, also given by the authors' booleans). For mb_istft the generator loss adds the \
+            sub-band STFT loss (weight 1, as the authors' train_latest.py), and y_mb, loss_subband and the bands o_mb \
+            are compared.
+
             The discriminator weight_v tensors the fixture does not ship are regenerated and checked against the \
             bits discriminator_weight_v.json records (bound and scale bit patterns, first values, Σx, Σx²); a \
             mismatch stops the check.
@@ -28,6 +33,7 @@ struct CheckReferenceCommand: ParsableCommand {
 
             Example:
               vits check-reference Tests/VITSTests/Fixtures/reference/tiny-sdp
+              vits check-reference Tests/VITSTests/Fixtures/reference/tiny-mb-istft
               vits check-reference fixtures/tiny-spk --all --json > report.json
             """)
 

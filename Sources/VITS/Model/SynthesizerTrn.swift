@@ -184,6 +184,7 @@ public final class SynthesizerTrn: Module {
         let decoded = try decode(zSlice, g: g, f0: f0Slice, noise: noise, trace: trace)
         let yHat = decoded.audio
         trace?("o", yHat)
+        if let bands = decoded.subbands { trace?("o_mb", bands) }
         return TrainingOutputs(yHat: yHat, yHatSubbands: decoded.subbands, lLength: lLength, attention: attention, sliceStarts: starts,
                                xMask: xMask, yMask: yMask, z: z, zP: zP, mP: mP, logsP: logsP,
                                mQ: mQ, logsQ: logsQ, g: g, pitchPrediction: pitchPrediction)
@@ -223,7 +224,9 @@ public final class SynthesizerTrn: Module {
                 latent = latent.slice(axis: 2, start: 0, end: maxFrames)
                 f0 = f0?.slice(axis: 1, start: 0, end: maxFrames)
             }
-            let audio = try decode(latent, g: g, f0: f0, noise: noise, trace: trace).audio
+            let decoded = try decode(latent, g: g, f0: f0, noise: noise, trace: trace)
+            let audio = decoded.audio
+            if let bands = decoded.subbands { trace?("o_mb", bands) }
             Self.report(trace, ["logw": logw, "w_ceil": wCeil, "y_mask": yMask, "attn": attention, "m_p": mP,
                                 "logs_p": logsP, "z_p": zP, "z": z, "o": audio])
             return InferenceOutputs(audio: audio, frameLengths: frameLengths.map { min($0, maxFrames ?? $0) },

@@ -112,7 +112,8 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
     }
 
     /// z [B, I, T] → audio [B, 1, T·Πu·hop·bands] and the band signals.
-    /// Traces `dec.conv_pre`, `dec.ups.i`, `dec.resblocks.m`, `dec.conv_post` (the post conv's output),
+    /// Traces `dec.conv_pre`, `dec.ups.i`, `dec.resblocks.m`, the post conv's output under its key
+    /// (`dec.conv_post` for istft, `dec.subband_conv_post` for mb/ms, as the authors' module paths),
     /// `dec.istft` (the band signals out of the iSTFT), `dec.o`.
     public func decode(_ z: Tensor, g: Tensor? = nil, trace: ModuleTrace? = nil) -> DecoderOutput {
         var x = convPre(z)
@@ -130,7 +131,7 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
             x = sum!.divided(by: Float(kernelsPerStage))
         }
         x = post(leakyRelu(x, slope: Generator.finalLeakySlope).reflectPadded(left: 1, right: 0))
-        trace?(tracePath + ".conv_post", x)
+        trace?(tracePath + (kind == .istft ? ".conv_post" : ".subband_conv_post"), x)
         let batch = x.shape[0], frames = x.shape[2], f = plan.bins
         let perBand = x.reshaped([batch * bands, 2 * f, frames])
         let magnitude = perBand.slice(axis: 1, start: 0, end: f).exp()
