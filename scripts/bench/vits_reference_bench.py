@@ -28,6 +28,7 @@ their code and stays inside the timed region.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -72,19 +73,10 @@ def install_monotonic_align():
 
 
 def install_authors_shims():
-    """Lets MasayaKawamura/MB-iSTFT-VITS (2022) run on a current CPU-only PyTorch and SciPy, same math."""
-    import scipy.signal
-    import scipy.signal.windows
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self
-    scipy.signal.kaiser = scipy.signal.windows.kaiser
-    plain_stft = torch.stft
-
-    def stft_real_imag(*args, **kwargs):
-        if "return_complex" in kwargs:
-            return plain_stft(*args, **kwargs)
-        return torch.view_as_real(plain_stft(*args, return_complex=True, **kwargs))
-
-    torch.stft = stft_real_imag
+    """scripts/fixtures/mbistft_shims.py: the shims that let the authors' 2022 code run, same math."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures"))
+    from mbistft_shims import install_authors_shims as install
+    install()
 
 
 def mel_functions(data):
