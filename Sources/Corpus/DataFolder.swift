@@ -137,16 +137,6 @@ public struct DataFolder: Sendable {
         url.appendingPathComponent("cache").appendingPathComponent(kind).appendingPathComponent("\(id).\(ext)")
     }
 
-    /// Writes a derived-cache file atomically (temporary file + rename), creating its folder.
-    public func writeDerivedCache(_ data: Data, to url: URL) throws(CorpusError) {
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw .io("\(url.deletingLastPathComponent().path): cannot create: \(error.localizedDescription)")
-        }
-        try writeAtomically(data, to: url)
-    }
-
     // MARK: reading
 
     public func readInfo() throws(CorpusError) -> DataInfo {

@@ -3,6 +3,7 @@ import Foundation
 import Engine
 import Training
 import Corpus
+import Formats
 import VITS
 
 /// Pitch excitation inside the VITS training step: a tiny model with `model.pitch_excitation` on the
@@ -145,22 +146,24 @@ extension VITSTrainingTests {
         func targets() -> PitchTargets { PitchTargets(sampleRate: set.info.sampleRate, hop: set.info.hopLength, store: folder) }
 
         let tracked = targets().f0(for: batch).scalars
-        let files = batch.ids.map { folder.derivedCacheURL(kind: targets().trackerKind, utterance: $0, ext: "f0") }
+        let files = batch.ids.map { folder.derivedCacheURL(kind: targets().trackerKind, utterance: $0, ext: "safetensors") }
         for file in files { XCTAssertTrue(FileManager.default.fileExists(atPath: file.path), file.path) }
         XCTAssertEqual(targets().f0(for: batch).scalars, tracked, "read back from the cache")
         XCTAssertGreaterThan(tracked.filter { $0 > 0 }.count, 0, "the recordings are voiced somewhere")
 
-        // The cache is what is read: row 0's file with its F0 replaced (header kept) comes back as written.
-        var bytes = [UInt8](try Data(contentsOf: files[0]))
+        // The cache is what is read: row 0's file with its F0 replaced (metadata kept) comes back as written.
+        let stored = try SafeTensorsFile(contentsOf: files[0])
         let frames = Int(batch.specLengths[0])
-        for t in 0..<frames { withUnsafeBytes(of: Float(123).bitPattern.littleEndian) { bytes.replaceSubrange(16 + 4 * t ..< 20 + 4 * t, with: $0) } }
-        try Data(bytes).write(to: files[0])
+        XCTAssertEqual(try stored.tensor(named: "f0").shape, [frames])
+        let replaced = [Float](repeating: 123, count: frames)
+        try SafeTensors.write([(name: "f0", shape: [frames], values: replaced)], metadata: stored.metadata, to: files[0])
         let fromCache = targets().f0(for: batch).scalars
-        XCTAssertEqual(Array(fromCache[0..<frames]), [Float](repeating: 123, count: frames))
+        XCTAssertEqual(Array(fromCache[0..<frames]), replaced)
 
         // A file made from other samples (another fingerprint) is not used, and is replaced.
-        bytes[8] ^= 0xFF
-        try Data(bytes).write(to: files[0])
+        var foreign = stored.metadata
+        foreign["fingerprint"] = "0"
+        try SafeTensors.write([(name: "f0", shape: [frames], values: replaced)], metadata: foreign, to: files[0])
         XCTAssertEqual(targets().f0(for: batch).scalars, tracked)
         XCTAssertEqual(targets().f0(for: batch).scalars, tracked, "the rewritten file")
     }

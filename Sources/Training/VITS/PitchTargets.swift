@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Formats
 import Corpus
 import Evaluation
 
@@ -7,7 +8,7 @@ import Evaluation
 /// driven by it during training and the pitch predictor learns it. Estimated with the evaluation's
 /// F0 tracker (Harvest; docs/evaluation.md), the same one `vits evaluate` scores voices with, once per
 /// utterance; kept in memory and, when a data folder is given, in its derived cache
-/// (`cache/<trackerKind>/<id>.f0`), so a resumed or a second run does not track again (Harvest costs
+/// (`cache/<trackerKind>/<id>.safetensors`), so a resumed or a second run does not track again (Harvest costs
 /// about as much as a training step per utterance). A deterministic function of the audio: resuming
 /// needs nothing in the checkpoint, and a cache file is used only if it was made from the same samples.
 public final class PitchTargets {
@@ -33,7 +34,7 @@ public final class PitchTargets {
             let signal = batch.wav[start..<start + samples]
             var fingerprint = TensorFingerprint()
             signal.withUnsafeBufferPointer { fingerprint.add($0) }
-            let url = store?.derivedCacheURL(kind: trackerKind, utterance: batch.ids[k], ext: "f0")
+            let url = store?.derivedCacheURL(kind: trackerKind, utterance: batch.ids[k], ext: "safetensors")
             if let url, let stored = Self.readCached(url, frames: frames, fingerprint: fingerprint.value) {
                 cache[batch.indices[k]] = stored
                 continue
@@ -41,7 +42,7 @@ public final class PitchTargets {
             let f0 = Self.frameF0(signal: signal.map(Double.init), sampleRate: sampleRate, hop: hop, frames: frames)
             cache[batch.indices[k]] = f0
             // A cache that cannot be written (read-only data folder, full disk) only costs time.
-            if let url, let store { try? store.writeDerivedCache(Self.cacheFile(f0, fingerprint: fingerprint.value), to: url) }
+            if let url { Self.writeCached(f0, fingerprint: fingerprint.value, to: url) }
         }
         var out = [Float](repeating: 0, count: batch.size * batch.maxFrames)
         for k in 0..<batch.size {
@@ -53,30 +54,20 @@ public final class PitchTargets {
 
     // MARK: cache files
 
-    /// "SVF0", then little-endian UInt32 frame count, UInt64 fingerprint of the samples (TensorFingerprint
-    /// over their Float bit patterns), and the frames' F0 as Float32.
-    static let cacheMagic: [UInt8] = Array("SVF0".utf8)
-
-    static func cacheFile(_ f0: [Float], fingerprint: UInt64) -> Data {
-        var data = Data(cacheMagic)
-        withUnsafeBytes(of: UInt32(f0.count).littleEndian) { data.append(contentsOf: $0) }
-        withUnsafeBytes(of: fingerprint.littleEndian) { data.append(contentsOf: $0) }
-        for v in f0 { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
+    /// A safetensors file with one F32 tensor `f0` [frames] and the samples' fingerprint
+    /// (TensorFingerprint over their Float bit patterns, hexadecimal) as metadata.
+    static func writeCached(_ f0: [Float], fingerprint: UInt64, to url: URL) {
+        // A cache that cannot be written (read-only data folder, full disk) only costs time.
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? SafeTensors.write([(name: "f0", shape: [f0.count], values: f0)],
+                               metadata: ["fingerprint": String(fingerprint, radix: 16)], to: url)
     }
 
-    /// The stored F0, or nil when the file is absent, malformed, of another length or made from other samples.
+    /// The stored F0, or nil when the file is absent, unreadable, of another length or made from other samples.
     static func readCached(_ url: URL, frames: Int, fingerprint: UInt64) -> [Float]? {
-        guard let data = try? Data(contentsOf: url), data.count == 16 + 4 * frames else { return nil }
-        let bytes = [UInt8](data)
-        guard Array(bytes[0..<4]) == cacheMagic else { return nil }
-        func word<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
-            var v: T = 0
-            for i in 0..<MemoryLayout<T>.size { v |= T(bytes[offset + i]) << (8 * i) }
-            return v
-        }
-        guard word(4, UInt32.self) == UInt32(frames), word(8, UInt64.self) == fingerprint else { return nil }
-        return (0..<frames).map { Float(bitPattern: word(16 + 4 * $0, UInt32.self)) }
+        guard let file = try? SafeTensorsFile(contentsOf: url), file.metadata["fingerprint"] == String(fingerprint, radix: 16),
+              let (shape, values) = try? file.tensor(named: "f0"), shape == [frames] else { return nil }
+        return values
     }
 
     /// F0 at the centres of `frames` spectrogram frames ((t + ½)·hop samples: the reference's
