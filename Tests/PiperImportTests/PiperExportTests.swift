@@ -115,10 +115,32 @@ final class PiperExportTests: XCTestCase {
     }
 
     func testImportingTheExportGivesTheSameAudio() throws {
-        for (i, v) in Self.variants.enumerated() {
-            let json = try Self.configJSON(sdp: v.sdp, speakers: v.speakers, resblock: v.resblock)
+        try assertExportImportKeepsTheAudio(Self.variants, seedBase: 10)
+    }
+
+    /// `model.upsample_mode` "nearest" is exported as the plain transposed convolution it computes (the
+    /// box-summed kernel, k + rate − 1 taps); the import reads it back as a reference-layout model.
+    func testNearestUpsamplingExportsAsThePlainTransposedConvolutionItComputes() throws {
+        let nearest: (inout [String: Any]) -> Void = { root in
+            var m = root["model"] as? [String: Any] ?? [:]
+            m["upsample_mode"] = "nearest"
+            m["upsample_kernel_sizes"] = [7, 5]
+            root["model"] = m
+        }
+        try assertExportImportKeepsTheAudio([("nearest-sdp-1spk-rb2", true, 1, "2"), ("nearest-dp-3spk-rb1", false, 3, "1")],
+                                            seedBase: 20, edit: nearest) { imported in
+            XCTAssertEqual(imported.config.model.decoder.upsampling, .transposed)
+            XCTAssertEqual(imported.config.model.upsampleKernelSizes, [10, 8])
+        }
+    }
+
+    func assertExportImportKeepsTheAudio(_ variants: [(name: String, sdp: Bool, speakers: Int, resblock: String)], seedBase: Int,
+                                         edit: (inout [String: Any]) -> Void = { _ in },
+                                         checkImported: (Voice) -> Void = { _ in }) throws {
+        for (i, v) in variants.enumerated() {
+            let json = try Self.configJSON(sdp: v.sdp, speakers: v.speakers, resblock: v.resblock, edit: edit)
             let config = try VITSConfig.parse(json)
-            let model = Self.model(config, seed: UInt64(10 + i))
+            let model = Self.model(config, seed: UInt64(seedBase + i))
             let configText = String(decoding: json, as: UTF8.self)
             let speakers = v.speakers > 1 ? (0..<v.speakers).map { VoiceManifest.Speaker(id: $0, name: "s\($0)") } : []
             let manifest = VoiceManifest(
@@ -138,6 +160,7 @@ final class PiperExportTests: XCTestCase {
             let bundle = scratch.appendingPathComponent("imported-" + v.name)
             _ = try PiperVoiceImporter.importVoice(onnx: report.onnx, to: bundle)
             let imported = try VoiceLoader.load(bundle)
+            checkImported(imported)
             let ids: [Int32] = [1, 0, 4, 0, 7, 0, 5, 0, 3, 0, 9, 0, 2]
             for speaker in v.speakers > 1 ? [0, 2] : [0] {
                 func speak(_ m: SynthesizerTrn) throws -> InferenceOutputs {

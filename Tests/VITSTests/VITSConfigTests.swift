@@ -84,6 +84,9 @@ final class VITSConfigTests: XCTestCase {
         try assertRejected("model", "model.upsample_kernel_sizes") { $0["upsample_kernel_sizes"] = [16, 15, 4, 4] }
         try assertRejected("model", "model.upsample_rates") { $0["upsample_rates"] = [8, 8, 2, 4]; $0["upsample_kernel_sizes"] = [16, 16, 4, 8] }
         try assertRejected("model", "model.upsample_initial_channel") { $0["upsample_initial_channel"] = 100 }
+        try assertRejected("model", "model.upsample_mode") { $0["upsample_mode"] = "linear" }
+        // "nearest" convolves with "same" padding: odd kernels only (the reference's 16, 16, 4, 4 are even).
+        try assertRejected("model", "model.upsample_kernel_sizes") { $0["upsample_mode"] = "nearest" }
         try assertRejected("model", "model.n_heads") { $0["n_heads"] = 5 }
         try assertRejected("model", "model.inter_channels") { $0["inter_channels"] = 191 }
         try assertRejected("model", "model.resblock") { $0["resblock"] = "3" }
@@ -231,7 +234,15 @@ final class VITSConfigTests: XCTestCase {
         let config = try parse(root)
         XCTAssertEqual(config.model.discriminatorWidthMultiplier, 0.25)
         XCTAssertEqual(config.model.discriminatorPeriods, [2, 3])
+        XCTAssertEqual(config.model.decoder.upsampling, .transposed)
         XCTAssertEqual(config.warnings, [])
+
+        model["upsample_mode"] = "nearest"
+        model["upsample_kernel_sizes"] = [15, 15, 3, 3]
+        root["model"] = model
+        let nearest = try parse(root)
+        XCTAssertEqual(nearest.model.decoder.upsampling, .nearest)
+        XCTAssertEqual(nearest.warnings, [])
     }
 
     func testSyntaxErrorsGiveTheLine() {

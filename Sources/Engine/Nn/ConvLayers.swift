@@ -85,20 +85,43 @@ public final class Conv1d: WeightedLayer {
 }
 
 /// `torch.nn.ConvTranspose1d` (optionally weight-normed): weight [in, out/groups, k], bias [out].
+///
+/// With `boxWidth` w > 1 the stored kernel (k taps) is summed over w consecutive taps before use
+/// (`boxFiltered`, k + w − 1 taps). With w = stride that is nearest-neighbour upsampling followed by an
+/// ordinary convolution with the stored kernel, computed as one transposed convolution: every output
+/// phase then sums the same taps, so a constant input gives a constant output (a free transposed
+/// convolution turns it into a pattern repeating every input step — Odena et al., "Deconvolution and
+/// checkerboard artifacts", Distill 2016).
 public final class ConvTranspose1d: WeightedLayer {
     public let stride: Int, padding: Int, outputPadding: Int, groups: Int
+    /// Consecutive taps summed into each tap of the kernel the convolution uses (1: none).
+    public let boxWidth: Int
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, weightNorm: Bool = false,
-                initializer: ConvInit = .pytorchDefault, generator: RandomGenerator) {
+                boxWidth: Int = 1, initializer: ConvInit = .pytorchDefault, generator: RandomGenerator) {
+        precondition(boxWidth >= 1, "ConvTranspose1d: box width must be ≥ 1, got \(boxWidth)")
         self.stride = stride; self.padding = padding; self.outputPadding = outputPadding; self.groups = groups
+        self.boxWidth = boxWidth
         // PyTorch computes fan-in of a transposed conv from weight.size(1)·k = (out/groups)·k.
         super.init(weightShape: [inChannels, outChannels / groups, kernelSize], fanIn: outChannels / groups * kernelSize,
                    biasCount: bias ? outChannels : nil, weightNorm: weightNorm, initializer: initializer, generator: generator)
     }
 
+    /// The kernel the convolution applies for stored kernel `w` (the weight, or a LoRA delta):
+    /// `v[m] = Σ_{d<boxWidth} w[m − d]` along the last axis, k + boxWidth − 1 taps.
+    public func kernel(_ w: Tensor) -> Tensor {
+        guard boxWidth > 1 else { return w }
+        var sum: Tensor?
+        for d in 0..<boxWidth {
+            let shifted = w.padded(axis: -1, before: d, after: boxWidth - 1 - d)
+            sum = sum.map { $0 + shifted } ?? shifted
+        }
+        return sum!
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        applyWeights(x) { convTranspose1d($0, weight: $1, bias: $2, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups) }
+        applyWeights(x) { convTranspose1d($0, weight: kernel($1), bias: $2, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups) }
     }
 }
 

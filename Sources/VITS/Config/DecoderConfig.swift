@@ -14,7 +14,21 @@ public enum DecoderKind: String, Equatable, Sendable, CaseIterable {
     case msISTFT = "ms_istft"
 }
 
-/// Decoder settings of `model`: `decoder`, and for the iSTFT family the authors' keys `subbands`,
+/// How each upsampling stage of a decoder raises the rate (`model.upsample_mode`).
+public enum UpsamplingKind: String, Equatable, Sendable, CaseIterable {
+    /// A transposed convolution, stride = rate (the reference; `upsample_kernel_sizes` k ≥ rate, k − rate even).
+    case transposed
+    /// Nearest-neighbour repetition ×rate, then a convolution with an odd kernel k, computed as one
+    /// transposed convolution with the kernel box-summed over `rate` taps (`ConvTranspose1d.boxWidth`).
+    /// A latent that holds still then gives a signal that holds still: the reference's free transposed
+    /// convolution repeats a pattern every latent frame, and a decoder trained from scratch turns that
+    /// into a buzz at sample_rate / hop_length (86 Hz at 22.05 kHz / 256; docs/decoders.md). The weight
+    /// keys and shapes are those of the transposed layer ([in, out, k]); an ONNX export writes the
+    /// box-summed kernel, i.e. a plain transposed convolution any VITS runtime reads.
+    case nearest
+}
+
+/// Decoder settings of `model`: `decoder`, `upsample_mode`, and for the iSTFT family the authors' keys `subbands`,
 /// `gen_istft_n_fft`, `gen_istft_hop_size`. The authors' configs select the variant with the booleans
 /// `istft_vits` / `mb_istft_vits` / `ms_istft_vits`; those are accepted too when `decoder` is absent.
 public struct DecoderSettings: Equatable, Sendable {
@@ -25,9 +39,13 @@ public struct DecoderSettings: Equatable, Sendable {
     public var istftNFFT: Int
     /// Hop of the decoder's inverse STFT (authors: 4).
     public var istftHop: Int
+    /// `model.upsample_mode` (default transposed, the reference).
+    public var upsampling: UpsamplingKind
 
-    public init(kind: DecoderKind = .hifigan, subbands: Int = 4, istftNFFT: Int = 16, istftHop: Int = 4) {
+    public init(kind: DecoderKind = .hifigan, subbands: Int = 4, istftNFFT: Int = 16, istftHop: Int = 4,
+                upsampling: UpsamplingKind = .transposed) {
         self.kind = kind
+        self.upsampling = upsampling
         self.subbands = subbands
         self.istftNFFT = istftNFFT
         self.istftHop = istftHop
@@ -82,8 +100,17 @@ extension VITSConfig {
     /// Reads the decoder keys of `model` (marking them known).
     static func readDecoder(_ s: JSONSection) -> DecoderSettings {
         func value(_ key: String) -> JSONNode? { s.members.first { $0.key == key }?.node }
-        s.markKnown(["decoder", "istft_vits", "mb_istft_vits", "ms_istft_vits", "subbands", "gen_istft_n_fft", "gen_istft_hop_size"])
+        s.markKnown(["decoder", "istft_vits", "mb_istft_vits", "ms_istft_vits", "subbands", "gen_istft_n_fft", "gen_istft_hop_size",
+                     "upsample_mode"])
         var settings = DecoderSettings()
+        if let node = value("upsample_mode") {
+            if case .string(let text) = node.value, let mode = UpsamplingKind(rawValue: text) {
+                settings.upsampling = mode
+            } else {
+                let names = UpsamplingKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                s.fail("upsample_mode", "expected one of \(names)")
+            }
+        }
         if let node = value("decoder") {
             if case .string(let text) = node.value, let kind = DecoderKind(rawValue: text) {
                 settings.kind = kind

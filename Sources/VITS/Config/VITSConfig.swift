@@ -448,9 +448,17 @@ extension VITSConfig {
         }
         for (i, u) in ups.enumerated() where u < 1 { fail("model.upsample_rates", "expected positive rates, entry \(i) is \(u)") }
         for (i, (u, k)) in zip(ups, upk).enumerated() where u >= 1 && upk.count == ups.count {
-            // Output length is exactly L*u only when padding (k-u)/2 is exact.
-            if k < u || (k - u) % 2 != 0 {
-                fail("model.upsample_kernel_sizes", "entry \(i): kernel \(k) with rate \(u) must satisfy kernel >= rate and kernel - rate even (output length = input length * rate)")
+            switch m.decoder.upsampling {
+            case .transposed:
+                // Output length is exactly L*u only when padding (k-u)/2 is exact.
+                if k < u || (k - u) % 2 != 0 {
+                    fail("model.upsample_kernel_sizes", "entry \(i): kernel \(k) with rate \(u) must satisfy kernel >= rate and kernel - rate even (output length = input length * rate)")
+                }
+            case .nearest:
+                // The convolution after the repetition keeps the length ("same" padding (k-1)/2).
+                if k < 1 || k % 2 == 0 {
+                    fail("model.upsample_kernel_sizes", "entry \(i): model.upsample_mode \"nearest\" convolves the repeated signal with \"same\" padding, so the kernel must be odd; found \(k) (e.g. \(max(1, k - 1)))")
+                }
             }
         }
         if !ups.isEmpty, ups.allSatisfy({ $0 >= 1 }), d.hopLength > 0 {

@@ -119,7 +119,8 @@ final class Emitter {
     }
 
     func convTranspose(_ x: String, _ layer: ConvTranspose1d, path: String) -> String {
-        let w = layer.adaptedWeight
+        // A box-summed (nearest-upsampling) layer is written as the transposed convolution it computes.
+        let w = noGrad { layer.kernel(layer.adaptedWeight) }
         let key = ImportedWeights.foldedKey(path + (layer.isWeightNormed ? ".weight_g" : ".weight"))
         var inputs = [x, weight(key, w)]
         if let b = layer.bias { inputs.append(weight(path + ".bias", b)) }

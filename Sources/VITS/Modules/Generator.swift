@@ -106,12 +106,22 @@ public final class Generator: Module {
     /// per stage a weight-normed transposed conv halving the channels, then one residual block per
     /// kernel size. Built ups first, then blocks, the reference's parameter creation order (the
     /// random initialisation depends on it).
-    static func upsamplingStages(initialChannel c0: Int, upsampleRates: [Int], upsampleKernelSizes: [Int], resblock: ResBlockKind,
+    /// `upsampling` .nearest: the same layers with the kernel box-summed over the rate (UpsamplingKind).
+    static func upsamplingStages(initialChannel c0: Int, upsampleRates: [Int], upsampleKernelSizes: [Int],
+                                 upsampling: UpsamplingKind, resblock: ResBlockKind,
                                  resblockKernelSizes: [Int], resblockDilationSizes: [[Int]],
                                  generator: RandomGenerator) -> (ups: [ConvTranspose1d], blocks: [HiFiGANResBlock]) {
         let ups = zip(upsampleRates, upsampleKernelSizes).enumerated().map { i, uk in
-            ConvTranspose1d(c0 >> i, c0 >> (i + 1), kernelSize: uk.1, stride: uk.0, padding: (uk.1 - uk.0) / 2,
-                            weightNorm: true, generator: generator)
+            let (rate, k) = uk
+            switch upsampling {
+            case .transposed:
+                return ConvTranspose1d(c0 >> i, c0 >> (i + 1), kernelSize: k, stride: rate, padding: (k - rate) / 2,
+                                       weightNorm: true, generator: generator)
+            case .nearest:
+                // k + rate − 1 applied taps; padding (k − 1)/2 gives exactly rate·L samples.
+                return ConvTranspose1d(c0 >> i, c0 >> (i + 1), kernelSize: k, stride: rate, padding: (k - 1) / 2,
+                                       weightNorm: true, boxWidth: rate, generator: generator)
+            }
         }
         var blocks: [HiFiGANResBlock] = []
         for i in 0..<upsampleRates.count {
@@ -131,7 +141,7 @@ public final class Generator: Module {
     /// `weight_norm` has replaced `weight` by a derived tensor, so it changes neither g nor v.)
     public init(initialChannel: Int, resblock: ResBlockKind, resblockKernelSizes: [Int], resblockDilationSizes: [[Int]],
                 upsampleRates: [Int], upsampleInitialChannel: Int, upsampleKernelSizes: [Int], ginChannels: Int = 0,
-                generator: RandomGenerator) {
+                upsampling: UpsamplingKind = .transposed, generator: RandomGenerator) {
         precondition(upsampleRates.count == upsampleKernelSizes.count, "Generator: one kernel size per upsampling rate")
         precondition(resblockKernelSizes.count == resblockDilationSizes.count, "Generator: one dilation list per resblock kernel")
         precondition(!resblockKernelSizes.isEmpty, "Generator: needs at least one resblock kernel size")
@@ -140,8 +150,9 @@ public final class Generator: Module {
         kernelsPerStage = resblockKernelSizes.count
         _convPre.wrappedValue = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, generator: generator)
         let (upLayers, blocks) = Generator.upsamplingStages(
-            initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, resblock: resblock,
-            resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes, generator: generator)
+            initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, upsampling: upsampling,
+            resblock: resblock, resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes,
+            generator: generator)
         self.blocks = blocks
         _convPost.wrappedValue = Conv1d(c0 >> upsampleRates.count, 1, kernelSize: 7, padding: 3, bias: false, generator: generator)
         _cond.wrappedValue = ginChannels > 0 ? Conv1d(ginChannels, c0, kernelSize: 1, generator: generator) : nil
@@ -179,7 +190,7 @@ public final class Generator: Module {
         self.init(initialChannel: m.interChannels, resblock: m.resblock, resblockKernelSizes: m.resblockKernelSizes,
                   resblockDilationSizes: m.resblockDilationSizes, upsampleRates: m.upsampleRates,
                   upsampleInitialChannel: m.upsampleInitialChannel, upsampleKernelSizes: m.upsampleKernelSizes,
-                  ginChannels: m.ginChannels, generator: generator)
+                  ginChannels: m.ginChannels, upsampling: m.decoder.upsampling, generator: generator)
     }
 
     /// z [B, I, T], g [B, G, 1] or nil → waveform [B, 1, T·Πu] in (−1, 1).

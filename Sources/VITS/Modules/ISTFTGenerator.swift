@@ -69,7 +69,8 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
 
     public init(kind: DecoderKind, initialChannel: Int, resblock: ResBlockKind, resblockKernelSizes: [Int],
                 resblockDilationSizes: [[Int]], upsampleRates: [Int], upsampleInitialChannel: Int,
-                upsampleKernelSizes: [Int], istftNFFT: Int, istftHop: Int, subbands: Int, generator: RandomGenerator) {
+                upsampleKernelSizes: [Int], istftNFFT: Int, istftHop: Int, subbands: Int,
+                upsampling: UpsamplingKind = .transposed, generator: RandomGenerator) {
         precondition(kind != .hifigan, "ISTFTGenerator: the HiFi-GAN decoder is `Generator`")
         precondition(upsampleRates.count == upsampleKernelSizes.count, "ISTFTGenerator: one kernel size per upsampling rate")
         precondition(!resblockKernelSizes.isEmpty && resblockKernelSizes.count == resblockDilationSizes.count,
@@ -80,8 +81,9 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
         bands = kind == .istft ? 1 : subbands
         _convPre.wrappedValue = Conv1d(initialChannel, c0, kernelSize: 7, padding: 3, weightNorm: true, generator: generator)
         let (upLayers, blocks) = Generator.upsamplingStages(
-            initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, resblock: resblock,
-            resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes, generator: generator)
+            initialChannel: c0, upsampleRates: upsampleRates, upsampleKernelSizes: upsampleKernelSizes, upsampling: upsampling,
+            resblock: resblock, resblockKernelSizes: resblockKernelSizes, resblockDilationSizes: resblockDilationSizes,
+            generator: generator)
         self.blocks = blocks
         post = Conv1d(c0 >> upsampleRates.count, bands * (istftNFFT + 2), kernelSize: 7, padding: 3,
                       weightNorm: true, generator: generator)
@@ -108,7 +110,8 @@ public final class ISTFTGenerator: Module, WaveformDecoder {
         self.init(kind: d.kind, initialChannel: m.interChannels, resblock: m.resblock, resblockKernelSizes: m.resblockKernelSizes,
                   resblockDilationSizes: m.resblockDilationSizes, upsampleRates: m.upsampleRates,
                   upsampleInitialChannel: m.upsampleInitialChannel, upsampleKernelSizes: m.upsampleKernelSizes,
-                  istftNFFT: d.istftNFFT, istftHop: d.istftHop, subbands: d.subbands, generator: generator)
+                  istftNFFT: d.istftNFFT, istftHop: d.istftHop, subbands: d.subbands, upsampling: d.upsampling,
+                  generator: generator)
     }
 
     /// z [B, I, T] → audio [B, 1, T·Πu·hop·bands] and the band signals.
