@@ -11,6 +11,8 @@ Voices (built in --work from the repository's fixtures, except the demo voice):
               predictor, one speaker); its export is also compared with the original tiny.onnx
   tiny-dp     tiny with a deterministic duration predictor (random weights, model.use_sdp false)
   tiny-ms     tiny with 3 speakers (random emb_g and speaker-conditioning weights, gin 16)
+  tiny-nearest tiny with model.upsample_mode "nearest" (random odd upsampling kernels, one tap shorter);
+              the export writes the box-summed kernels as plain ConvTranspose nodes
   run-ckpt    `vits import checkpoint tiny.ckpt` + an inventory.json: a run folder, exported with --run
   demo        --demo VOICE (a real voice bundle; Mandarin ids from `vits g2p --json`)
 
@@ -142,6 +144,20 @@ def to_multispeaker(config, manifest, w, rng, speakers=3, gin=16):
     manifest["speakers"] = [{"id": i, "name": f"speaker{i}"} for i in range(speakers)]
 
 
+def to_nearest_upsampling(config, manifest, w, rng):
+    m = config["model"]
+    kernels = []
+    for i, k in enumerate(m["upsample_kernel_sizes"]):
+        odd = k - 1 if k % 2 == 0 else k
+        cin, cout = w[f"dec.ups.{i}.weight_v"].shape[:2]     # weight-normed, g per input channel
+        v = normal(rng, (cin, cout, odd), cout * odd)
+        w[f"dec.ups.{i}.weight_v"] = v
+        w[f"dec.ups.{i}.weight_g"] = np.linalg.norm(v.reshape(cin, -1), axis=1).reshape(-1, 1, 1).astype(np.float32)
+        kernels.append(odd)
+    m["upsample_kernel_sizes"] = kernels
+    m["upsample_mode"] = "nearest"
+
+
 # --- the comparisons ---
 
 def ort_audio(onnx_path, ids, scales, sid=None):
@@ -268,12 +284,13 @@ def main():
         run([vits, "import", "piper", tiny_onnx, "--out", tiny])
     english = [[1, 0, 16, 0, 15, 0, 18, 0, 20, 0, 2],
                [1, 0, 20, 0, 14, 0, 3, 0, 17, 0, 22, 0, 19, 0, 6, 0, 3, 0, 15, 0, 2]]
-    for label, edit in (("tiny-dp", to_deterministic), ("tiny-ms", to_multispeaker)):
+    for label, edit in (("tiny-dp", to_deterministic), ("tiny-ms", to_multispeaker), ("tiny-nearest", to_nearest_upsampling)):
         if not os.path.exists(os.path.join(work, label)):
             derive(tiny, os.path.join(work, label), rng, edit)
     worst = max(worst, check(vits, "tiny", tiny, "--voice", english, work, original=tiny_onnx, rows=rows))
     worst = max(worst, check(vits, "tiny-dp", os.path.join(work, "tiny-dp"), "--voice", english, work, rows=rows))
     worst = max(worst, check(vits, "tiny-ms", os.path.join(work, "tiny-ms"), "--voice", english, work, speakers=(0, 1, 2), rows=rows))
+    worst = max(worst, check(vits, "tiny-nearest", os.path.join(work, "tiny-nearest"), "--voice", english, work, rows=rows))
     # A run folder (vits import checkpoint) exported with --run.
     run_dir = os.path.join(work, "run-ckpt")
     if not os.path.exists(run_dir):
