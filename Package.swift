@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "PiperPhonemes", dependencies: ["CEspeakNG"]),
 
         // Corpora, manifests, feature cache, bucketed batches.
-        .target(name: "Corpus", dependencies: ["Formats", "Audio", "Features", "Mandarin"]),
+        .target(name: "Corpus", dependencies: ["Cores", "Formats", "Audio", "Features", "Mandarin"]),
 
         // The VITS model: config, parameter layout, modules, losses, alignment search.
         .target(name: "VITS", dependencies: ["Cores", "Engine", "Formats", "Features", "CBLAS", "CKernels"], swiftSettings: kernelSwift),
@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Formats", "Engine", "Audio", "Corpus", "Mandarin", "VITS", "Evaluation"]),
 
         // Checks the VITS implementation against reference fixtures (`vits check-reference`).
-        .target(name: "ReferenceCheck", dependencies: ["Engine", "Formats", "VITS"]),
+        .target(name: "ReferenceCheck", dependencies: ["Cores", "Engine", "Formats", "VITS"]),
 
         // Voices: run folders (Training.RunLayout), voice bundles, export, loading, synthesis.
         .target(name: "Voice", dependencies: ["Engine", "Formats", "VITS", "Training"]),
@@ -81,16 +81,16 @@ let package = Package(
                 "Corpus", "ReferenceCheck", "Voice", "Evaluation", "PiperPhonemes",
             ]),
 
-        .testTarget(name: "FormatsTests", dependencies: ["Formats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Cores"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AudioTests", dependencies: ["Audio"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Audio", "Formats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MandarinTests", dependencies: ["Mandarin"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Mandarin", "Audio", "Formats", "Features"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Formats", "Training", "Engine", "Corpus", "Audio", "VITS"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Cores", "Corpus", "Mandarin", "Audio", "Formats", "Features"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Cores", "Formats", "Training", "Engine", "Corpus", "Audio", "VITS"]),
         .testTarget(name: "VoiceTests", dependencies: ["Voice", "VITS", "Engine", "Formats", "Mandarin", "Audio", "Training"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Audio"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VITSTests", dependencies: ["VITS", "ReferenceCheck", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Cores", "Evaluation", "Audio"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VITSTests", dependencies: ["Cores", "VITS", "ReferenceCheck", "Engine", "Formats", "Features"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PiperImportTests", dependencies: ["Voice", "VITS", "Training", "Engine", "Formats", "PiperPhonemes"], resources: [.copy("Fixtures")]),
     ]
 )

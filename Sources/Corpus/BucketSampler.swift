@@ -1,3 +1,4 @@
+import Cores
 /// Length-bucketed batching as the reference VITS trains (`DistributedBucketSampler`, one replica):
 /// utterances are grouped into buckets by spectrogram length (`boundaries` in frames, a length ℓ
 /// falls in bucket i when boundaries[i] < ℓ ≤ boundaries[i+1]); each bucket is padded to a multiple of
@@ -61,37 +62,5 @@ public struct BucketSampler: Sendable {
         }
         rng.shuffle(&all)
         return all
-    }
-}
-
-/// SplitMix64: tiny, fast, statistically solid; its whole state is one word.
-public struct SplitMix64: Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<bound without modulo bias (Lemire's method).
-    public mutating func next(below bound: Int) -> Int {
-        precondition(bound > 0)
-        let b = UInt64(bound)
-        var m = next().multipliedFullWidth(by: b)
-        if m.low < b {
-            let threshold = (0 &- b) % b
-            while m.low < threshold { m = next().multipliedFullWidth(by: b) }
-        }
-        return Int(m.high)
-    }
-
-    /// Fisher–Yates.
-    public mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, next(below: i + 1)) }
     }
 }

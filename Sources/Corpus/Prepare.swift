@@ -1,3 +1,4 @@
+import Cores
 import Foundation
 import Audio
 import Features

@@ -1,3 +1,4 @@
+import Cores
 import Foundation
 import CFFTW
 
@@ -139,23 +140,14 @@ public struct CheapTrick: Sendable {
 /// Deterministic N(0, 1) draws (SplitMix64 + Box–Muller) for WORLD's infinitesimal noise floor:
 /// it only matters in digital silence, where it sets the envelope's level and roughness.
 struct NoiseSource {
-    private var state: UInt64
+    private var bits: SplitMix64
     private var spare: Double?
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func nextUniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return (Double(z >> 11) + 0.5) / Double(1 << 53)
-    }
+    init(seed: UInt64) { bits = SplitMix64(seed: seed) }
 
     mutating func nextGaussian() -> Double {
         if let s = spare { spare = nil; return s }
-        let u = nextUniform(), v = nextUniform()
+        let u = bits.nextOpenUnit(), v = bits.nextOpenUnit()
         let r = (-2 * Foundation.log(u)).squareRoot()
         spare = r * Foundation.sin(2 * Double.pi * v)
         return r * Foundation.cos(2 * Double.pi * v)

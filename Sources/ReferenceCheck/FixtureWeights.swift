@@ -1,3 +1,4 @@
+import Cores
 import Engine
 import VITS
 
@@ -6,7 +7,7 @@ import VITS
 /// splitmix64 over a per-key base (FNV-1a of the key XOR seed·golden-ratio), 24 high bits per value,
 /// mapped to uniform [-1/sqrt(fan_in), 1/sqrt(fan_in)) like PyTorch's default conv init.
 public enum FixtureWeights {
-    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+    static let golden = SplitMix64.golden
 
     /// FNV-1a 64 over the UTF-8 bytes of `text`.
     public static func fnv1a64(_ text: String) -> UInt64 {
@@ -28,14 +29,9 @@ public enum FixtureWeights {
     public static func fillWeightV(key: String, shape: [Int], seed: UInt64, into out: UnsafeMutablePointer<Float>) {
         let count = shape.reduce(1, *)
         let scale = bound(shape: shape) * 0x1p-24  // exact: a power-of-two scaling
-        let base = fnv1a64(key) ^ (seed &* golden)
-        var z = base
+        var bits = SplitMix64(seed: fnv1a64(key) ^ (seed &* golden))  // value i: mix(base + (i+1)·golden)
         for i in 0..<count {
-            z = z &+ golden  // base + (i+1)·golden
-            var v = z
-            v = (v ^ (v >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            v = (v ^ (v >> 27)) &* 0x94D0_49BB_1331_11EB
-            v ^= v >> 31
+            let v = bits.next()
             let m = Int32(truncatingIfNeeded: v >> 40)  // 24-bit integer
             out[i] = Float(2 &* m &- (1 << 24)) * scale
         }

@@ -1,5 +1,6 @@
 import XCTest
 import Corpus
+import Cores
 
 final class BucketSamplerTests: XCTestCase {
     private let lengths = [50, 120, 310, 35, 999, 20, 450, 455, 460, 301, 299, 1200, 40, 41, 42]

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Audio
 import Corpus
+import Cores
 
 /// A miniature Biaobei-layout corpus written at test time: tone + noise "speech" of plausible
 /// lengths at 48 kHz, a label file with a BOM and CRLF line endings, erhua, and (optionally) one

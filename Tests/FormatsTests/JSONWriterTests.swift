@@ -1,23 +1,12 @@
 import XCTest
 import Foundation
 import Formats
+import Cores
 
 /// `JSONWriter`, `JSONValueEncoder` and `JSONFile`: everything written reads back through
 /// `JSONParser` to the same value (bit for bit for numbers), strings are escaped per RFC 8259, and
 /// reading errors name file, line and key.
 final class JSONWriterTests: XCTestCase {
-    /// SplitMix64: a fixed, seedable source of bit patterns.
-    struct Bits {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     let pretty = JSONWriter(style: .pretty)
     let compact = JSONWriter(style: .compact)
 
@@ -91,7 +80,7 @@ final class JSONWriterTests: XCTestCase {
     }
 
     func testDoublesRoundTripBitExactly() throws {
-        var bits = Bits(state: 2026)
+        var bits = SplitMix64(seed: 2026)
         var values: [Double] = [0, -0.0, 0.1, 1.0 / 3, 1e-5, 1e16, 1e300, -1e-300, .leastNonzeroMagnitude,
                                 .leastNormalMagnitude, .leastNormalMagnitude.nextDown, .greatestFiniteMagnitude,
                                 -.greatestFiniteMagnitude, 9_007_199_254_740_993, .pi]
@@ -113,7 +102,7 @@ final class JSONWriterTests: XCTestCase {
 
     func testFloatsRoundTripBitExactlyThroughCodable() throws {
         struct Box: Codable, Equatable { var values: [Float] }
-        var bits = Bits(state: 7)
+        var bits = SplitMix64(seed: 7)
         var values: [Float] = [0.667, 0.8, 1, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
         while values.count < 2000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: bits.next()))

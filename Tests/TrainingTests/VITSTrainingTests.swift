@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import Audio
 import Corpus
+import Cores
 import Engine
 import Training
 import VITS

@@ -1,3 +1,4 @@
+import Cores
 import Foundation
 import XCTest
 import VITS
@@ -69,14 +70,9 @@ struct AlignmentFixture: Decodable {
 
 /// Deterministic test randomness (splitmix64).
 struct TestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var bits: SplitMix64
+    init(state: UInt64) { bits = SplitMix64(seed: state) }
+    mutating func next() -> UInt64 { bits.next() }
     /// Uniform in [0, 1).
     mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
     mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }

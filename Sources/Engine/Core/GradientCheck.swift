@@ -1,3 +1,4 @@
+import Cores
 import Foundation
 
 /// Finite-difference verification of an operation's backward pass.
@@ -22,17 +23,9 @@ public enum GradientCheck {
                            _ f: ([Tensor]) -> Tensor) -> [InputReport] {
         for x in inputs { x.grad = nil }
         let probe = f(inputs)
-        var state = seed
-        var weights = [Float](repeating: 0, count: probe.count)
-        for i in weights.indices {
-            // SplitMix64 → uniform in [-1, 1): deterministic, no dependency on the engine's RNG.
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            weights[i] = Float(Double(z >> 11) / Double(1 << 53) * 2 - 1)
-        }
+        // Uniform in [-1, 1): deterministic, no dependency on the engine's RNG.
+        var bits = SplitMix64(seed: seed)
+        let weights = (0..<probe.count).map { _ in Float(bits.nextSigned()) }
         probe.backward(gradient: Tensor(shape: probe.shape, data: weights))
 
         func loss() -> Double {

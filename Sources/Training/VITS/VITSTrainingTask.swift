@@ -267,21 +267,20 @@ public final class VITSTrainingTask: ReplicatedTrainingTask {
         }
         optimizerG.zeroGrad()
         total.backward()
-        let values = try globalValues([total.item, lossGen.item, lossFM.item, lossMel.item, lossKL.item, lossDur.item,
-                                       pitchTerms?.logF0.item ?? 0, pitchTerms?.voicing.item ?? 0] + waveformTerms.map(\.item))
+        // Every logged generator term by name, summed over the ranks in one reduction (the list has
+        // the same entries on every rank: which terms exist is a property of the config).
+        var terms: [(name: String, value: Float)] = [
+            ("loss/g/total", total.item), ("loss/g/gen", lossGen.item), ("loss/g/fm", lossFM.item),
+            ("loss/g/mel", lossMel.item), ("loss/g/kl", lossKL.item), ("loss/g/dur", lossDur.item),
+        ]
+        if let pitchTerms { terms += [("loss/g/pitch_f0", pitchTerms.logF0.item), ("loss/g/pitch_vuv", pitchTerms.voicing.item)] }
+        terms += zip(waveformLosses.names, waveformTerms.map(\.item)).map { (name: $0, value: $1) }
+        let values = try globalValues(terms.map(\.value))
         try reducer?.sum(optimizerG.parameters.map(\.tensor))
         let normG = clip(generator.parameters())
-        var losses: [String: Double] = [
-            "loss/d/total": Double(lossDiscValue), "loss/g/total": Double(values[0]), "loss/g/gen": Double(values[1]),
-            "loss/g/fm": Double(values[2]), "loss/g/mel": Double(values[3]), "loss/g/kl": Double(values[4]),
-            "loss/g/dur": Double(values[5]), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD),
-        ]
-        if pitchTerms != nil {
-            losses["loss/g/pitch_f0"] = Double(values[6])
-            losses["loss/g/pitch_vuv"] = Double(values[7])
-        }
-        for (i, name) in waveformLosses.names.enumerated() { losses[name] = Double(values[8 + i]) }
-        guard values[0].isFinite, normG.isFinite else {
+        var losses: [String: Double] = ["loss/d/total": Double(lossDiscValue), "grad_norm/g": Double(normG), "grad_norm/d": Double(normD)]
+        for (term, value) in zip(terms, values) { losses[term.name] = Double(value) }
+        guard losses["loss/g/total"]?.isFinite == true, normG.isFinite else {
             optimizerG.zeroGrad()
             return StepOutcome(losses: losses, applied: false)
         }
