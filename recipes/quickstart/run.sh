@@ -31,7 +31,7 @@ Stages (ESPnet style; each skips when its output is complete, re-running continu
   2 prepare     vits prepare: every speaker -> EXP/data/pretrain, $TARGET -> EXP/data/$TARGET
   3 doctor      vits doctor on both data folders (reports in EXP/doctor/)
   4 pretrain    vits train    --config EXP/conf/pretrain.json --data EXP/data/pretrain --run EXP/pretrain
-  5 finetune    vits finetune --from EXP/pretrain --data EXP/data/$TARGET --run EXP/finetune --freeze text-encoder
+  5 finetune    vits finetune --from EXP/pretrain --data EXP/data/$TARGET --run EXP/finetune (everything trains)
   6 export      vits export --run EXP/finetune --out EXP/voice --fp16
   7 synthesize  vits synthesize --voice EXP/voice --speaker $TARGET: each line of the text file -> EXP/samples/NN.wav;
                 then vits evaluate on the held-out target sentences -> EXP/quality.txt
@@ -45,7 +45,8 @@ Options:
   --jobs J                 parallel jobs for corpus generation (default 2)
   --max-steps-pretrain N   override train.max_steps of configs/pretrain.json
   --max-steps-finetune N   override train.max_steps of configs/finetune.json
-  --freeze LIST            fine-tune freeze presets, comma-separated, or 'none' (default text-encoder)
+  --freeze LIST            fine-tune freeze presets, comma-separated, or 'none' (default none: the
+                           full fine-tune scored best at equal time, docs/training.md)
   --lora-rank R            fine-tune LoRA adapters of rank R instead of full weights (see README)
   --ranks N                train and fine-tune on N data-parallel ranks (mpirun -np N; batch_size per rank),
                            or set LAUNCH="mpirun -np N --hostfile FILE ..." for a cluster (docs/training.md)
@@ -70,7 +71,7 @@ RECIPE=quickstart
 source "$HERE/../lib/common.sh"
 
 stage=1 ; stop_stage=7 ; exp="" ; speakers=6 ; limit=0 ; jobs=2
-max_steps_pretrain="" ; max_steps_finetune="" ; freeze="text-encoder" ; lora_rank=""
+max_steps_pretrain="" ; max_steps_finetune="" ; freeze="none" ; lora_rank=""
 text_file="$HERE/sentences.txt" ; ci="${QUICKSTART_CI:-0}"
 while [ $# -gt 0 ]; do
     common_arg "$@"

@@ -115,8 +115,8 @@ def run_study(args):
         stage(args.out, name, args.minutes * 60, cmd, args.threads)
 
 
-def evaluate(vits, run, step, data):
-    out = subprocess.run([vits, "evaluate", "--voice", run, "--step", str(step), "--data", data, "--json"],
+def evaluate(vits, run, step, data, extra=()):
+    out = subprocess.run([vits, "evaluate", "--voice", run, "--step", str(step), "--data", data, "--json", *extra],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -165,7 +165,9 @@ def score(args):
         for step in ckpts:
             if str(step) not in scores and (name != "pretrain" or step == ckpts[-1]):
                 print(f"{name} step {step}", flush=True)
-                scores[str(step)] = evaluate(args.vits, run, step, args.target_data)
+                # The base has never seen the target: it speaks with its speaker 0 (the fine-tunes' starting row).
+                extra = ["--voice-speaker", "0"] if name == "pretrain" else []
+                scores[str(step)] = evaluate(args.vits, run, step, args.target_data, extra)
                 json.dump(scores, open(cache, "w"), indent=1)
         total, trainable = parameters(os.path.join(args.out, name + ".log"))
         last = ckpts[-1]
