@@ -121,18 +121,29 @@ struct FinetuneCommand: ParsableCommand {
         commandName: "finetune",
         abstract: "Fine-tune a voice or a run on new data (fresh step counter and schedule).",
         discussion: """
-            --from takes a voice bundle, a run folder (its newest checkpoint) or a checkpoint folder. Weights are
-            transplanted key by key with a report: loaded, new (freshly initialized), skipped, and reshaped
-            tables (a speaker table or symbol set of another size keeps the overlapping rows).
-            Freeze presets: text-encoder, duration-predictor, flow, posterior-encoder, decoder, discriminator.
-            LoRA: adapters of rank R on every convolution under the --lora-targets prefixes (enc_p, dp, flow,
-            enc_q, dec); the rest of the generator is frozen; adapters are stored in lora.safetensors and merged
-            on export. Resuming works exactly as for `vits train` (run the same command again).
+            --from takes a voice bundle, a run folder (its newest checkpoint) or a
+            checkpoint folder. Weights are transplanted key by key with a report:
+            loaded, new (freshly initialized), skipped, and reshaped tables (a
+            speaker table or symbol set of another size keeps the overlapping rows).
 
-            Example:
-              vits finetune --from runs/pretrain --config recipes/quickstart/configs/finetune.json \\
-                  --data data/target_male --run runs/finetune --freeze text-encoder,duration-predictor
-              vits finetune --from voices/demo --config … --data … --run runs/lora --lora-rank 8 --lora-alpha 16 --lora-targets dec,flow
+            What to train (docs/training.md, "The fine-tuning study"): by default
+            everything, which scored best at equal wall time. Freeze presets:
+            text-encoder, duration-predictor, flow, posterior-encoder, decoder,
+            discriminator. LoRA: adapters of rank R on every convolution under the
+            --lora-targets prefixes (enc_p, dp, flow, enc_q, dec), the rest of the
+            generator frozen; adapters go to lora.safetensors and are merged on
+            export. LoRA trains more steps per minute and stores a small adapter per
+            voice, but moves the voice less far.
+
+            Resuming works exactly as for `vits train` (run the same command again).
+
+            Examples:
+              vits finetune --from runs/pretrain \\
+                  --config recipes/quickstart/configs/finetune.json \\
+                  --data data/target_male --run runs/finetune
+              vits finetune --from voices/demo --config CONFIG.json \\
+                  --data data/target_male --run runs/lora \\
+                  --lora-rank 8 --lora-alpha 16 --lora-targets dec,flow
             """)
 
     @OptionGroup var options: RunOptions
