@@ -102,22 +102,18 @@ extension VITSConfig {
         func value(_ key: String) -> JSONNode? { s.members.first { $0.key == key }?.node }
         s.markKnown(["decoder", "istft_vits", "mb_istft_vits", "ms_istft_vits", "subbands", "gen_istft_n_fft", "gen_istft_hop_size",
                      "upsample_mode"])
+        /// The named case of a string-valued key; nil (and a keyed error naming the choices) otherwise.
+        func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ node: JSONNode) -> E? where E.RawValue == String {
+            if case .string(let text) = node.value, let value = E(rawValue: text) { return value }
+            s.fail(key, "expected one of " + E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            return nil
+        }
         var settings = DecoderSettings()
-        if let node = value("upsample_mode") {
-            if case .string(let text) = node.value, let mode = UpsamplingKind(rawValue: text) {
-                settings.upsampling = mode
-            } else {
-                let names = UpsamplingKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                s.fail("upsample_mode", "expected one of \(names)")
-            }
+        if let node = value("upsample_mode"), let mode: UpsamplingKind = choice("upsample_mode", node) {
+            settings.upsampling = mode
         }
         if let node = value("decoder") {
-            if case .string(let text) = node.value, let kind = DecoderKind(rawValue: text) {
-                settings.kind = kind
-            } else {
-                let names = DecoderKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                s.fail("decoder", "expected one of \(names)")
-            }
+            if let kind: DecoderKind = choice("decoder", node) { settings.kind = kind }
         } else {
             // The authors' booleans; the first true one wins in their model too (mb, then ms, then istft).
             for (key, kind) in [("mb_istft_vits", DecoderKind.mbISTFT), ("ms_istft_vits", .msISTFT), ("istft_vits", .istft)] {
