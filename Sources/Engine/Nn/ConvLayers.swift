@@ -87,7 +87,7 @@ public final class Conv1d: WeightedLayer {
 /// `torch.nn.ConvTranspose1d` (optionally weight-normed): weight [in, out/groups, k], bias [out].
 ///
 /// With `boxWidth` w > 1 the stored kernel (k taps) is summed over w consecutive taps before use
-/// (`boxFiltered`, k + w − 1 taps). With w = stride that is nearest-neighbour upsampling followed by an
+/// (`kernel(_:)`, k + w − 1 taps). With w = stride that is nearest-neighbour upsampling followed by an
 /// ordinary convolution with the stored kernel, computed as one transposed convolution: every output
 /// phase then sums the same taps, so a constant input gives a constant output (a free transposed
 /// convolution turns it into a pattern repeating every input step — Odena et al., "Deconvolution and
