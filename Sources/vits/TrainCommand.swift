@@ -92,21 +92,27 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a VITS voice from scratch, or resume the run.",
         discussion: """
-            The first start freezes CONFIG into RUN/config.json and records the data's inventory and speakers.
-            Running the same command again resumes from the newest complete checkpoint and continues
-            bit-identically to a run that was never interrupted (weights, optimizer moments, data order, noise).
-            Ctrl-C (SIGINT), SIGTERM or SIGUSR1 writes a checkpoint and exits; a damaged newest checkpoint falls back
-            to the previous one with a warning. A config that changed in a key that matters is refused.
+            The first start freezes CONFIG into RUN/config.json and records the
+            data's inventory and speakers. Running the same command again resumes
+            from the newest complete checkpoint and continues bit-identically to a
+            run that was never interrupted (weights, optimizer moments, data order,
+            noise). Ctrl-C (SIGINT), SIGTERM or SIGUSR1 writes a checkpoint and
+            exits; a damaged newest checkpoint falls back to the previous one with a
+            warning. A config that changed in a key that matters is refused.
 
-            Data-parallel on several processes or machines: start it with Open MPI's mpirun (train.batch_size is
-            then per rank; N ranks × B train as one process with batch N·B). Rank 0 writes the run folder; stop
-            the job with SIGUSR1 to mpirun (forwarded to every rank); resume with the same rank count.
-            See docs/training.md, "Several machines".
+            Data-parallel on several processes or machines: start it with Open MPI's
+            mpirun (train.batch_size is then per rank; N ranks × B train as one
+            process with batch N·B). Rank 0 writes the run folder; stop the job with
+            SIGUSR1 to mpirun (forwarded to every rank); resume with the same rank
+            count. See docs/training.md, "Several machines".
 
-            Example:
-              vits train --config recipes/quickstart/configs/pretrain.json --data data/pretrain --run runs/pretrain
-              vits train --config … --data … --run runs/pretrain --max-steps 2000     # extend the budget
-              mpirun -np 2 vits train --config … --data … --run runs/pretrain          # two ranks
+            Examples:
+              vits train --config recipes/quickstart/configs/pretrain.json \\
+                  --data data/pretrain --run runs/pretrain
+              # extend the budget of the same run
+              vits train --config … --data … --run runs/pretrain --max-steps 2000
+              # two ranks
+              mpirun -np 2 vits train --config … --data … --run runs/pretrain
             """)
 
     @OptionGroup var options: RunOptions
