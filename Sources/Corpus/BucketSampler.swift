@@ -1,4 +1,5 @@
 import Cores
+
 /// Length-bucketed batching as the reference VITS trains (`DistributedBucketSampler`, one replica):
 /// utterances are grouped into buckets by spectrogram length (`boundaries` in frames, a length ℓ
 /// falls in bucket i when boundaries[i] < ℓ ≤ boundaries[i+1]); each bucket is padded to a multiple of

@@ -128,6 +128,18 @@ public final class JSONSection {
         return v
     }
 
+    /// A string naming one case of `E` (`"decoder": "mb_istft"`); `value` when the key is absent. An
+    /// unknown name fails with the key and every accepted name, and reading continues with `value`.
+    public func choice<E: RawRepresentable & CaseIterable>(_ key: String, default value: E) -> E where E.RawValue == String {
+        guard let n = lookup(key, required: false) else { return value }
+        guard case .string(let text) = n.value else { typeError(key, n, "a string"); return value }
+        guard let chosen = E(rawValue: text) else {
+            fail(key, "expected one of " + E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") + ", found \"\(text)\"")
+            return value
+        }
+        return chosen
+    }
+
     public func optionalString(_ key: String) -> String? {
         guard let n = lookup(key, required: false) else { return nil }
         if case .null = n.value { return nil }

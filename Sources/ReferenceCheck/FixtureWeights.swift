@@ -7,8 +7,6 @@ import VITS
 /// splitmix64 over a per-key base (FNV-1a of the key XOR seed·golden-ratio), 24 high bits per value,
 /// mapped to uniform [-1/sqrt(fan_in), 1/sqrt(fan_in)) like PyTorch's default conv init.
 public enum FixtureWeights {
-    static let golden = SplitMix64.golden
-
     /// FNV-1a 64 over the UTF-8 bytes of `text`.
     public static func fnv1a64(_ text: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -29,7 +27,7 @@ public enum FixtureWeights {
     public static func fillWeightV(key: String, shape: [Int], seed: UInt64, into out: UnsafeMutablePointer<Float>) {
         let count = shape.reduce(1, *)
         let scale = bound(shape: shape) * 0x1p-24  // exact: a power-of-two scaling
-        var bits = SplitMix64(seed: fnv1a64(key) ^ (seed &* golden))  // value i: mix(base + (i+1)·golden)
+        var bits = SplitMix64(seed: fnv1a64(key) ^ (seed &* SplitMix64.golden))  // value i: mix(base + (i+1)·golden)
         for i in 0..<count {
             let v = bits.next()
             let m = Int32(truncatingIfNeeded: v >> 40)  // 24-bit integer

@@ -85,6 +85,7 @@ final class VITSConfigTests: XCTestCase {
         try assertRejected("model", "model.upsample_rates") { $0["upsample_rates"] = [8, 8, 2, 4]; $0["upsample_kernel_sizes"] = [16, 16, 4, 8] }
         try assertRejected("model", "model.upsample_initial_channel") { $0["upsample_initial_channel"] = 100 }
         try assertRejected("model", "model.upsample_mode") { $0["upsample_mode"] = "linear" }
+        try assertRejected("model", "model.upsample_mode") { $0["upsample_mode"] = 3 }
         // "nearest" convolves with "same" padding: odd kernels only (the reference's 16, 16, 4, 4 are even).
         try assertRejected("model", "model.upsample_kernel_sizes") { $0["upsample_mode"] = "nearest" }
         try assertRejected("model", "model.n_heads") { $0["n_heads"] = 5 }

@@ -145,11 +145,7 @@ def step_times(run):
 
 def checkpoint_bytes(run, step):
     folder = os.path.join(run, "checkpoints", f"step-{step:08d}")
-    if not os.path.isdir(folder):
-        candidates = [n for n in os.listdir(os.path.join(run, "checkpoints")) if re.fullmatch(rf"step-0*{step}", n)]
-        folder = os.path.join(run, "checkpoints", candidates[0])
-    sizes = {n: os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)}
-    return sizes
+    return {n: os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)}
 
 
 def score(args):

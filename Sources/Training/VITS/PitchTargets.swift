@@ -41,7 +41,6 @@ public final class PitchTargets {
             }
             let f0 = Self.frameF0(signal: signal.map(Double.init), sampleRate: sampleRate, hop: hop, frames: frames)
             cache[batch.indices[k]] = f0
-            // A cache that cannot be written (read-only data folder, full disk) only costs time.
             if let url { Self.writeCached(f0, fingerprint: fingerprint.value, to: url) }
         }
         var out = [Float](repeating: 0, count: batch.size * batch.maxFrames)

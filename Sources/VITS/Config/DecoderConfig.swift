@@ -100,20 +100,11 @@ extension VITSConfig {
     /// Reads the decoder keys of `model` (marking them known).
     static func readDecoder(_ s: JSONSection) -> DecoderSettings {
         func value(_ key: String) -> JSONNode? { s.members.first { $0.key == key }?.node }
-        s.markKnown(["decoder", "istft_vits", "mb_istft_vits", "ms_istft_vits", "subbands", "gen_istft_n_fft", "gen_istft_hop_size",
-                     "upsample_mode"])
-        /// The named case of a string-valued key; nil (and a keyed error naming the choices) otherwise.
-        func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ node: JSONNode) -> E? where E.RawValue == String {
-            if case .string(let text) = node.value, let value = E(rawValue: text) { return value }
-            s.fail(key, "expected one of " + E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
-            return nil
-        }
+        s.markKnown(["decoder", "istft_vits", "mb_istft_vits", "ms_istft_vits", "subbands", "gen_istft_n_fft", "gen_istft_hop_size"])
         var settings = DecoderSettings()
-        if let node = value("upsample_mode"), let mode: UpsamplingKind = choice("upsample_mode", node) {
-            settings.upsampling = mode
-        }
-        if let node = value("decoder") {
-            if let kind: DecoderKind = choice("decoder", node) { settings.kind = kind }
+        settings.upsampling = s.choice("upsample_mode", default: .transposed)
+        if s.has("decoder") {
+            settings.kind = s.choice("decoder", default: .hifigan)
         } else {
             // The authors' booleans; the first true one wins in their model too (mb, then ms, then istft).
             for (key, kind) in [("mb_istft_vits", DecoderKind.mbISTFT), ("ms_istft_vits", .msISTFT), ("istft_vits", .istft)] {

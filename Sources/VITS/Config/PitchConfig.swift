@@ -77,18 +77,7 @@ extension VITSConfig {
             predictorChannels: s.int("pitch_predictor_channels", default: d.predictorChannels),
             predictorKernel: s.int("pitch_predictor_kernel", default: d.predictorKernel),
             predictorLayers: s.int("pitch_predictor_layers", default: d.predictorLayers),
-            frozenSource: frozenSource(s))
-    }
-
-    private static func frozenSource(_ s: JSONSection) -> PitchSettings.FrozenSource {
-        guard s.has("pitch_source_frozen") else { return .none }
-        let text = s.string("pitch_source_frozen")
-        guard let value = PitchSettings.FrozenSource(rawValue: text) else {
-            let choices = PitchSettings.FrozenSource.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-            s.fail("pitch_source_frozen", "expected one of \(choices), found \"\(text)\"")
-            return .none
-        }
-        return value
+            frozenSource: s.choice("pitch_source_frozen", default: .none))
     }
 
     /// Checks of the pitch keys.
